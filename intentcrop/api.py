@@ -1,0 +1,60 @@
+"""The one-call API: `intentcrop.crop(image, ...)`."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from intentcrop import defaults
+from intentcrop.core.intent import Intent
+from intentcrop.core.result import CropResult
+from intentcrop.pipeline import CropOutput, create_pipeline
+
+
+def make_intent(
+    text: str | None = None,
+    query_image: Any = None,
+    subject: Any = None,
+    ratio: "str | float | Sequence | None" = None,
+    size: "str | tuple[int, int] | None" = None,
+    k: int = defaults.K,
+    min_scale: float = defaults.MIN_SCALE,
+    max_scale: float = 1.0,
+    padding: float | None = None,
+) -> Intent:
+    if ratio is None:
+        ratios = None
+    elif isinstance(ratio, (str, int, float)) or (isinstance(ratio, tuple) and len(ratio) == 2
+                                                  and all(isinstance(v, (int, float)) for v in ratio)):
+        ratios = [ratio]
+    else:
+        ratios = list(ratio)
+    return Intent(text=text, query_image=query_image, subject=subject, ratios=ratios, size=size, k=k,
+                  min_scale=min_scale, max_scale=max_scale, padding=padding)
+
+
+def crop(
+    image: Any,
+    text: str | None = None,
+    *,
+    query_image: Any = None,
+    subject: Any = None,
+    ratio: "str | float | Sequence | None" = None,
+    size: "str | tuple[int, int] | None" = None,
+    k: int = defaults.K,
+    min_scale: float = defaults.MIN_SCALE,
+    max_scale: float = 1.0,
+    padding: float | None = None,
+    pipeline: str = "default",
+    return_output: bool = False,
+    **pipeline_overrides: Any,
+) -> "list[CropResult] | CropOutput":
+    """Crop `image` (path, bytes, PIL image or array) the way the intent asks.
+
+    ratio: '16:9', 1.5, 'original', or a list of them (k crops are returned for each).
+    size:  exact output size, '1080x1350' or (1080, 1350); the crop has its ratio and
+           `result.crop(image)` is resized to it.
+    Returns the crops best first (a `CropOutput` with candidates and timings if return_output).
+    """
+    intent = make_intent(text, query_image, subject, ratio, size, k, min_scale, max_scale, padding)
+    output = create_pipeline(pipeline, **pipeline_overrides).run(image, intent)
+    return output if return_output else output.results

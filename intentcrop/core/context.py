@@ -1,0 +1,71 @@
+"""`CropContext`: one image being cropped, its intent, and caches the stages share.
+
+Stages compute expensive things (downscaled copies, saliency maps, model embeddings) once per
+image through `ctx.cached(key, fn)`, so several scorers can use the same map.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+from PIL import Image
+
+from intentcrop import defaults
+from intentcrop.core.box import Box
+from intentcrop.core.intent import Intent
+
+
+@dataclass
+class Grounding:
+    """Where the intent is in the image: matched boxes and the region a crop must keep."""
+
+    boxes: list[Box] = field(default_factory=list)
+    scores: list[float] = field(default_factory=list)
+    phrases: list[str] = field(default_factory=list)
+    region: Box | None = None  # the union of the kept matches: what the crop must contain
+    strict: bool = True  # True for a user's subject (impossible -> error); False for a model's guess
+    source: str = ""  # "subject", "text", "query_image", ...
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "region": None if self.region is None else [round(v, 2) for v in self.region.to_list()],
+            "matches": [
+                {"box": [round(v, 2) for v in b.to_list()], "score": round(float(s), 4), "phrase": p}
+                for b, s, p in zip(self.boxes, self.scores, self.phrases)
+            ],
+        }
+
+
+@dataclass
+class CropContext:
+    image: Image.Image  # upright RGB
+    intent: Intent
+    grounding: Grounding | None = None
+    cache: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def width(self) -> int:
+        return self.image.size[0]
+
+    @property
+    def height(self) -> int:
+        return self.image.size[1]
+
+    def cached(self, key: str, compute: Callable[[], Any]) -> Any:
+        if key not in self.cache:
+            self.cache[key] = compute()
+        return self.cache[key]
+
+    def small(self, long_side: int = defaults.ANALYSIS_SIDE) -> tuple[np.ndarray, float]:
+        """A downscaled RGB float32 array (0..1) and the factor from original to small pixels."""
+
+        def compute() -> tuple[np.ndarray, float]:
+            scale = min(1.0, long_side / max(self.width, self.height))
+            size = (max(1, round(self.width * scale)), max(1, round(self.height * scale)))
+            img = self.image if size == self.image.size else self.image.resize(size, Image.Resampling.BILINEAR)
+            return np.asarray(img, dtype=np.float32) / 255.0, size[0] / self.width
+
+        return self.cached(f"small:{long_side}", compute)

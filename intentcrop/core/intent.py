@@ -1,0 +1,202 @@
+"""What the user means: text, query image, subject, aspect ratio or exact size, and how many crops."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any, Sequence
+
+import numpy as np
+
+from intentcrop import defaults
+from intentcrop.core.box import Box
+from intentcrop.errors import InvalidIntentError
+
+_RATIO_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*[:/]\s*(\d+(?:\.\d+)?)\s*$")
+_SIZE_RE = re.compile(r"^\s*(\d+)\s*[xX×]\s*(\d+)\s*$")
+_NAMED_RATIOS = {"square": 1.0, "portrait": 4 / 5, "landscape": 16 / 9, "golden": 1.618033988749895}
+
+
+def parse_ratio(value: "str | float | int | Sequence[float]") -> float:
+    """'16:9', '16/9', '1.777', 'square', 1.5 or (16, 9) -> width/height as a float > 0."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        ratio = float(value)
+    elif isinstance(value, (tuple, list)) and len(value) == 2:
+        w, h = (float(v) for v in value)
+        if w <= 0 or h <= 0:
+            raise InvalidIntentError(f"aspect ratio {value!r}: both sides must be positive")
+        ratio = w / h
+    elif isinstance(value, str):
+        text = value.strip().lower()
+        if text in _NAMED_RATIOS:
+            return _NAMED_RATIOS[text]
+        if text in ("original", "auto"):
+            raise InvalidIntentError("'original' needs the image size; resolve it with resolve_ratios()")
+        match = _RATIO_RE.match(text)
+        if match:
+            w, h = float(match.group(1)), float(match.group(2))
+            if w <= 0 or h <= 0:
+                raise InvalidIntentError(f"aspect ratio {value!r}: both sides must be positive")
+            ratio = w / h
+        else:
+            try:
+                ratio = float(text)
+            except ValueError:
+                raise InvalidIntentError(
+                    f"unknown aspect ratio {value!r}: write it as W:H (16:9), W/H, a number (1.5) or one of "
+                    f"{', '.join(sorted(_NAMED_RATIOS))}, original"
+                ) from None
+    else:
+        raise InvalidIntentError(f"unknown aspect ratio {value!r}")
+    if not np.isfinite(ratio) or ratio <= 0:
+        raise InvalidIntentError(f"aspect ratio {value!r} must be a positive finite number")
+    if not (defaults.MIN_RATIO <= ratio <= defaults.MAX_RATIO):
+        raise InvalidIntentError(
+            f"aspect ratio {value!r} ({ratio:.4g}) is outside the supported range "
+            f"{defaults.MIN_RATIO:g}..{defaults.MAX_RATIO:g}"
+        )
+    return ratio
+
+
+def parse_size(value: "str | Sequence[int]") -> tuple[int, int]:
+    """'1080x1350' or (1080, 1350) -> (width, height) in pixels."""
+    if isinstance(value, str):
+        match = _SIZE_RE.match(value)
+        if not match:
+            raise InvalidIntentError(f"unknown output size {value!r}: write it as WIDTHxHEIGHT, e.g. 1080x1350")
+        w, h = int(match.group(1)), int(match.group(2))
+    elif isinstance(value, (tuple, list)) and len(value) == 2:
+        w, h = int(value[0]), int(value[1])
+    else:
+        raise InvalidIntentError(f"unknown output size {value!r}: give WIDTHxHEIGHT")
+    if w <= 0 or h <= 0:
+        raise InvalidIntentError(f"output size {value!r} must have a positive width and height")
+    if w * h > defaults.MAX_OUTPUT_PIXELS:
+        raise InvalidIntentError(f"output size {value!r} is larger than {defaults.MAX_OUTPUT_PIXELS} pixels")
+    return w, h
+
+
+def ratio_label(ratio: float) -> str:
+    """1.7777 -> '16:9' when a small fraction matches, else '1.778'."""
+    frac = Fraction(ratio).limit_denominator(32)
+    if abs(float(frac) - ratio) < 1e-3:
+        return f"{frac.numerator}:{frac.denominator}"
+    return f"{ratio:.3f}"
+
+
+@dataclass
+class Intent:
+    """Everything the user asked for besides the image. All fields optional; empty means free-form.
+
+    text:          what to keep, in words ("the woman and the three dogs on the boat").
+    query_image:   a picture of the thing to keep (anything `load_image` accepts).
+    subject:       a Box, an (x1, y1, x2, y2) tuple in image pixels, or a mask (array / image) that must stay in.
+    ratios:        one or several aspect ratios (width/height) to produce; each crop meets one exactly.
+    size:          exact output size (width, height); implies its ratio, the cropped image is resized to it.
+    k:             how many crops to return.
+    min_scale, max_scale: crop side length bounds, as fractions of the image's side.
+    padding:       extra margin around a subject, as a fraction of the subject's size (None: chosen by scorers).
+    """
+
+    text: str | None = None
+    query_image: Any = None
+    subject: Any = None
+    ratios: list[float] | None = None
+    size: tuple[int, int] | None = None
+    k: int = defaults.K
+    min_scale: float = defaults.MIN_SCALE
+    max_scale: float = 1.0
+    padding: float | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.text is not None:
+            self.text = self.text.strip() or None
+        if self.size is not None:
+            self.size = parse_size(self.size)
+        if self.ratios is not None:
+            if isinstance(self.ratios, (str, int, float)):
+                self.ratios = [self.ratios]
+            self.ratios = [r if isinstance(r, str) and r.strip().lower() in ("original", "auto") else parse_ratio(r)
+                           for r in self.ratios] or None
+        if self.size is not None:
+            size_ratio = self.size[0] / self.size[1]
+            if self.ratios and any(isinstance(r, float) and abs(r - size_ratio) > 1e-9 for r in self.ratios):
+                raise InvalidIntentError(
+                    f"size {self.size[0]}x{self.size[1]} fixes the ratio at {ratio_label(size_ratio)}; "
+                    "do not also ask for a different ratio"
+                )
+            self.ratios = [size_ratio]
+        if not isinstance(self.k, (int, np.integer)) or self.k < 1:
+            raise InvalidIntentError(f"k must be a positive integer, got {self.k!r}")
+        if not (0 < self.min_scale <= self.max_scale <= 1):
+            raise InvalidIntentError(
+                f"need 0 < min_scale <= max_scale <= 1, got min_scale={self.min_scale}, max_scale={self.max_scale}"
+            )
+        if self.padding is not None and not (0 <= self.padding <= 5):
+            raise InvalidIntentError(f"padding must be between 0 and 5 (a fraction of the subject), got {self.padding}")
+
+    @property
+    def is_free_form(self) -> bool:
+        return self.text is None and self.query_image is None and self.subject is None
+
+    def resolve_ratios(self, width: int, height: int) -> list[float] | None:
+        """The concrete ratios for one image ('original' becomes the image's own ratio)."""
+        if not self.ratios:
+            return None
+        out: list[float] = []
+        for r in self.ratios:
+            value = width / height if isinstance(r, str) else float(r)
+            if all(abs(value - o) > 1e-9 for o in out):
+                out.append(value)
+        return out
+
+    def subject_box(self, width: int, height: int) -> Box | None:
+        """The subject as a box in image pixels (a mask becomes the box around its non-zero pixels)."""
+        if self.subject is None:
+            return None
+        return subject_to_box(self.subject, width, height)
+
+
+def subject_to_box(subject: Any, width: int, height: int) -> Box:
+    if isinstance(subject, Box):
+        box = subject
+    elif isinstance(subject, (tuple, list)) and len(subject) == 4 and all(
+        isinstance(v, (int, float, np.integer, np.floating)) for v in subject
+    ):
+        box = Box.from_xyxy(subject)
+    else:
+        mask = _as_mask(subject)
+        if mask.shape != (height, width):
+            raise InvalidIntentError(
+                f"subject mask is {mask.shape[1]}x{mask.shape[0]} but the image is {width}x{height}; "
+                "the mask must have the image's size"
+            )
+        ys, xs = np.nonzero(mask)
+        if len(xs) == 0:
+            raise InvalidIntentError("subject mask is empty: no pixel is set")
+        box = Box(float(xs.min()), float(ys.min()), float(xs.max() + 1), float(ys.max() + 1))
+    if box.width <= 0 or box.height <= 0:
+        raise InvalidIntentError(f"subject box {box.to_list()} has no area")
+    if box.x2 <= 0 or box.y2 <= 0 or box.x1 >= width or box.y1 >= height:
+        raise InvalidIntentError(f"subject box {box.to_list()} lies outside the {width}x{height} image")
+    return box.clip(width, height)
+
+
+def _as_mask(subject: Any) -> np.ndarray:
+    from PIL import Image
+
+    if isinstance(subject, Image.Image):
+        arr = np.asarray(subject.convert("L"))
+    elif isinstance(subject, np.ndarray):
+        arr = subject
+        if arr.ndim == 3:
+            arr = arr.max(axis=2)
+    else:
+        from intentcrop.io.image import load_image
+
+        arr = np.asarray(load_image(subject, mode="L"))
+    if arr.ndim != 2:
+        raise InvalidIntentError(f"subject mask must be 2-D, got shape {arr.shape}")
+    return arr > (127 if arr.dtype == np.uint8 and arr.max() > 1 else 0)

@@ -1,0 +1,196 @@
+"""Image input and output: any source -> upright RGB PIL image, with clear errors.
+
+EXIF orientation is applied before anything else, so every box refers to the upright image.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from intentcrop import defaults
+from intentcrop.core.box import Box
+from intentcrop.errors import ImageLoadError
+
+ImageSource = "str | os.PathLike | bytes | Image.Image | np.ndarray"
+
+
+def _describe(source: Any) -> str:
+    if isinstance(source, (str, os.PathLike)):
+        return str(source)
+    if isinstance(source, (bytes, bytearray)):
+        return f"<{len(source)} bytes>"
+    if isinstance(source, np.ndarray):
+        return f"<array {source.shape} {source.dtype}>"
+    if isinstance(source, Image.Image):
+        return f"<PIL image {source.size} {source.mode}>"
+    return f"<{type(source).__name__}>"
+
+
+def load_image(source: Any, mode: str = "RGB", max_pixels: int | None = None) -> Image.Image:
+    """Read an image from a path, bytes, file object, PIL image or numpy array.
+
+    Returns an upright image in `mode` (RGB by default). Animated images give their first frame.
+    Transparent pixels are composited on white, since a crop is shown on a page, not a checkerboard.
+    Raises ImageLoadError naming the input and the problem.
+    """
+    name = _describe(source)
+    limit = defaults.MAX_IMAGE_PIXELS if max_pixels is None else max_pixels
+    if isinstance(source, Image.Image):
+        image = source
+    elif isinstance(source, np.ndarray):
+        image = _from_array(source, name)
+    else:
+        image = _open(source, name, limit)
+    width, height = image.size
+    if width <= 0 or height <= 0:
+        raise ImageLoadError(f"{name}: image has zero size ({width}x{height})")
+    if width * height > limit:
+        raise ImageLoadError(
+            f"{name}: image is {width}x{height} = {width * height} pixels, more than the limit of {limit} "
+            "(a decompression bomb guard; pass max_pixels to allow more)"
+        )
+    try:
+        if getattr(image, "is_animated", False):
+            image.seek(0)
+        image.load()
+        image = ImageOps.exif_transpose(image)
+        return _convert(image, mode)
+    except ImageLoadError:
+        raise
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise ImageLoadError(f"{name}: image data is damaged or truncated ({exc})") from None
+
+
+def _open(source: Any, name: str, limit: int) -> Image.Image:
+    if isinstance(source, (str, os.PathLike)):
+        path = Path(source)
+        if not path.exists():
+            raise ImageLoadError(f"{name}: no such file")
+        if path.is_dir():
+            raise ImageLoadError(f"{name}: is a folder, not an image file")
+        if path.stat().st_size == 0:
+            raise ImageLoadError(f"{name}: file is empty (0 bytes)")
+        fp: Any = path
+    elif isinstance(source, (bytes, bytearray)):
+        if not source:
+            raise ImageLoadError(f"{name}: no image data (0 bytes)")
+        fp = io.BytesIO(source)
+    elif hasattr(source, "read"):
+        fp = source
+    else:
+        raise ImageLoadError(f"{name}: not an image source (give a path, bytes, a PIL image or an array)")
+    try:
+        # Pillow checks its own bomb limit inside open(); ours is applied by the caller with a clearer message.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            old_limit = Image.MAX_IMAGE_PIXELS
+            Image.MAX_IMAGE_PIXELS = None
+            try:
+                image = Image.open(fp)
+            finally:
+                Image.MAX_IMAGE_PIXELS = old_limit
+    except UnidentifiedImageError:
+        raise ImageLoadError(f"{name}: not an image (format not recognised)") from None
+    except OSError as exc:
+        raise ImageLoadError(f"{name}: cannot be read ({exc})") from None
+    width, height = image.size
+    if width * height > limit:
+        raise ImageLoadError(
+            f"{name}: image is {width}x{height} = {width * height} pixels, more than the limit of {limit} "
+            "(a decompression bomb guard; pass max_pixels to allow more)"
+        )
+    return image
+
+
+def _from_array(array: np.ndarray, name: str) -> Image.Image:
+    arr = np.asarray(array)
+    if arr.ndim == 3 and arr.shape[2] == 1:
+        arr = arr[:, :, 0]
+    if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] not in (3, 4)):
+        raise ImageLoadError(f"{name}: array must be HxW, HxWx3 or HxWx4")
+    if arr.size == 0:
+        raise ImageLoadError(f"{name}: image has zero size")
+    if arr.dtype == np.uint8:
+        pass
+    elif arr.dtype == np.uint16:
+        arr = (arr >> 8).astype(np.uint8)
+    elif np.issubdtype(arr.dtype, np.floating):
+        if not np.isfinite(arr).all():
+            raise ImageLoadError(f"{name}: array has NaN or infinite values")
+        scale = 255.0 if arr.max() <= 1.0 else 1.0  # floats in 0..1 are the common convention
+        arr = np.clip(arr * scale, 0, 255).round().astype(np.uint8)
+    elif arr.dtype == np.bool_:
+        arr = arr.astype(np.uint8) * 255
+    elif np.issubdtype(arr.dtype, np.integer):
+        arr = np.clip(arr, 0, 255).astype(np.uint8)
+    else:
+        raise ImageLoadError(f"{name}: unsupported array dtype {arr.dtype}")
+    return Image.fromarray(np.ascontiguousarray(arr))
+
+
+def _convert(image: Image.Image, mode: str) -> Image.Image:
+    if image.mode == mode:
+        return image.copy() if image.readonly else image
+    if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
+        arr = np.asarray(image, dtype=np.float64)
+        top = 65535.0 if image.mode.startswith("I;16") or arr.max() > 255 else 255.0
+        image = Image.fromarray(np.clip(arr / top * 255.0, 0, 255).astype(np.uint8), "L")
+    if image.mode == "P":
+        image = image.convert("RGBA" if "transparency" in image.info else "RGB")
+    if image.mode in ("RGBA", "LA", "PA", "RGBa", "La") and mode in ("RGB", "L"):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        image = Image.alpha_composite(background, rgba)
+    if image.mode == "CMYK" and mode == "RGB":
+        image = image.convert("RGB")
+    return image.convert(mode)
+
+
+def crop_image(image: Image.Image, box: Box, output_size: tuple[int, int] | None = None) -> Image.Image:
+    """Cut `box` (clamped to the image) out of `image`, resizing to output_size if given."""
+    x1, y1, x2, y2 = box.clip(*image.size).as_int_tuple()
+    out = image.crop((x1, y1, max(x2, x1 + 1), max(y2, y1 + 1)))
+    if output_size is not None and out.size != tuple(output_size):
+        out = out.resize(tuple(output_size), Image.Resampling.LANCZOS)
+    return out
+
+
+_FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".webp": "WEBP", ".bmp": "BMP",
+            ".tif": "TIFF", ".tiff": "TIFF", ".gif": "GIF"}
+
+
+def output_format(path: "str | os.PathLike") -> str:
+    """The image format implied by a file extension, or an error naming the supported ones."""
+    ext = Path(path).suffix.lower()
+    if ext not in _FORMATS:
+        raise ImageLoadError(f"{path}: unknown output extension {ext!r}; use one of {', '.join(sorted(_FORMATS))}")
+    return _FORMATS[ext]
+
+
+def save_image(image: Image.Image, path: "str | os.PathLike", overwrite: bool = False, quality: int = 92) -> Path:
+    """Write `image` in the format its extension names; never replaces an existing file unless asked."""
+    path = Path(path)
+    fmt = output_format(path)
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"{path}: already exists (pass --overwrite to replace it)")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    img = image.convert("RGB") if fmt == "JPEG" and image.mode not in ("RGB", "L") else image
+    params = {"quality": quality} if fmt in ("JPEG", "WEBP") else {}
+    tmp = path.with_name(f".{path.name}.partial")
+    img.save(tmp, format=fmt, **params)
+    os.replace(tmp, path)  # a half-written file never takes the final name
+    return path
+
+
+def encode_image(image: Image.Image, fmt: str = "PNG", quality: int = 92) -> bytes:
+    buf = io.BytesIO()
+    img = image.convert("RGB") if fmt == "JPEG" and image.mode not in ("RGB", "L") else image
+    img.save(buf, format=fmt, **({"quality": quality} if fmt in ("JPEG", "WEBP") else {}))
+    return buf.getvalue()

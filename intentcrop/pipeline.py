@@ -1,0 +1,191 @@
+"""The pipeline: propose -> ground -> score -> search -> select, with each stage a registered backend.
+
+Configs are data (a dict per named pipeline, as open_clip keeps model configs), `create_pipeline`
+is the one factory, and `Pipeline.__call__` keeps preprocess / forward / postprocess apart so the
+stages can be batched or moved to a device without touching each other.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from intentcrop.core.candidates import Candidates
+from intentcrop.core.context import CropContext, Grounding
+from intentcrop.core.intent import Intent
+from intentcrop.core.result import CropResult
+from intentcrop.errors import IntentCropError, InvalidIntentError
+from intentcrop.io.image import load_image
+from intentcrop.registry import GROUNDERS, PROPOSERS, SCORERS, SEARCHERS
+from intentcrop.score.base import zscore
+from intentcrop.select import select_top_k
+
+# Named pipelines. Each scorer entry is (registered name, weight, constructor arguments).
+PIPELINE_CONFIGS: dict[str, dict[str, Any]] = {
+    # Offline, no downloads: the learned crop-quality model (falls back to hand-made features if absent).
+    "default": {
+        "proposer": ("default", {}),
+        "grounders": {"text": ("owlvit", {}), "query_image": ("owlvit", {})},
+        "scorers": [("default", 1.0, {})],
+        "searcher": None,
+    },
+}
+
+
+@dataclass
+class CropOutput:
+    """Everything one call produced: the chosen crops and, for debugging, what they were chosen from."""
+
+    results: list[CropResult]
+    candidates: Candidates
+    grounding: Grounding | None
+    image_size: tuple[int, int]
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "image": {"width": self.image_size[0], "height": self.image_size[1]},
+            "crops": [r.to_dict() for r in self.results],
+            "candidates_scored": len(self.candidates),
+            "timings_ms": {k: round(v * 1000, 2) for k, v in self.timings.items()},
+        }
+        if self.grounding is not None:
+            out["grounding"] = self.grounding.to_dict()
+        return out
+
+
+_SHARED_BACKENDS: dict[tuple, Any] = {}
+
+
+def _backend(registry, name: str, args: dict[str, Any]) -> Any:
+    """One instance per (stage, name, args) per process: models are loaded once and shared."""
+    key = (registry.stage, name, repr(sorted(args.items())))
+    if key not in _SHARED_BACKENDS:
+        _SHARED_BACKENDS[key] = registry.create(name, **args)
+    return _SHARED_BACKENDS[key]
+
+
+class Pipeline:
+    def __init__(self, config: dict[str, Any]) -> None:
+        self.config = config
+
+    # -- stages -------------------------------------------------------------------------------
+    def preprocess(self, image: Any, intent: Intent) -> CropContext:
+        return CropContext(image=load_image(image), intent=intent)
+
+    def ground(self, ctx: CropContext) -> Grounding | None:
+        intent = ctx.intent
+        if intent.subject is not None:
+            box = intent.subject_box(ctx.width, ctx.height)
+            return Grounding(boxes=[box], scores=[1.0], phrases=["subject"], region=box, strict=True, source="subject")
+        kind = "text" if intent.text is not None else "query_image" if intent.query_image is not None else None
+        if kind is None:
+            return None
+        grounders = self.config.get("grounders", {})
+        if kind not in grounders:
+            raise IntentCropError(f"this pipeline has no grounder for {kind.replace('_', ' ')} intents")
+        name, args = grounders[kind]
+        return _backend(GROUNDERS, name, dict(args)).ground(ctx)
+
+    def propose(self, ctx: CropContext) -> Candidates:
+        name, args = self.config["proposer"]
+        return _backend(PROPOSERS, name, dict(args)).propose(ctx)
+
+    def scorers(self) -> list[tuple[Any, float]]:
+        return [(_backend(SCORERS, name, dict(args)), float(w)) for name, w, args in self.config["scorers"]]
+
+    def score(self, ctx: CropContext, candidates: Candidates) -> Candidates:
+        """Fill candidates.breakdown with every scorer's terms and candidates.scores with the weighted sum.
+        With one scorer its own total is used as is; with several, each total is z-scored within the image
+        first so their weights mean what they say."""
+        scorers = self.scorers()
+        totals = []
+        for scorer, weight in scorers:
+            terms = scorer.score(ctx, candidates)
+            if "total" not in terms:
+                raise IntentCropError(f"scorer {scorer.name!r} returned no 'total'")
+            for key, values in terms.items():
+                name = scorer.name if key == "total" else f"{scorer.name}.{key}"
+                candidates.with_score(name, values)
+            totals.append((weight, np.asarray(terms["total"], dtype=np.float64)))
+        if len(totals) == 1:
+            candidates.scores = totals[0][0] * totals[0][1]
+        else:
+            candidates.scores = sum(w * zscore(t) for w, t in totals)
+        return candidates
+
+    def search(self, ctx: CropContext, candidates: Candidates) -> Candidates:
+        if not self.config.get("searcher"):
+            return candidates
+        name, args = self.config["searcher"]
+        return _backend(SEARCHERS, name, dict(args)).search(ctx, candidates, lambda c: self.score(ctx, c))
+
+    def postprocess(self, ctx: CropContext, candidates: Candidates) -> list[CropResult]:
+        chosen = select_top_k(candidates, ctx.intent.k)
+        scorers = self.scorers()
+        results = []
+        per_ratio_rank: dict[float, int] = {}
+        for idx in chosen:
+            row = candidates[idx]
+            terms = {k: float(v[0]) for k, v in row.breakdown.items()}
+            ratio = None if np.isnan(row.ratio[0]) else float(row.ratio[0])
+            key = -1.0 if ratio is None else ratio
+            per_ratio_rank[key] = per_ratio_rank.get(key, 0) + 1
+            box = row.boxes()[0].round()
+            reasons: list[str] = []
+            for scorer, _ in scorers:
+                own = {k.split(".", 1)[1] if "." in k else "total": v for k, v in terms.items()
+                       if k == scorer.name or k.startswith(scorer.name + ".")}
+                all_terms = {k.split(".", 1)[1] if "." in k else "total": v for k, v in candidates.breakdown.items()
+                             if k == scorer.name or k.startswith(scorer.name + ".")}
+                reasons += scorer.explain(own, all_terms)
+            results.append(
+                CropResult(
+                    box=box,
+                    score=float(row.scores[0]),
+                    breakdown=terms,
+                    explanation="; ".join(reasons),
+                    ratio=ratio,
+                    output_size=ctx.intent.size,
+                    rank=per_ratio_rank[key],
+                    image_size=(ctx.width, ctx.height),
+                )
+            )
+        return results
+
+    # -- the whole call -------------------------------------------------------------------------
+    def run(self, image: Any, intent: Intent | None = None) -> CropOutput:
+        intent = intent or Intent()
+        timings: dict[str, float] = {}
+        t0 = time.perf_counter()
+        ctx = self.preprocess(image, intent)
+        t1 = time.perf_counter()
+        ctx.grounding = self.ground(ctx)
+        t2 = time.perf_counter()
+        candidates = self.propose(ctx)
+        if len(candidates) == 0:
+            raise InvalidIntentError(f"no candidate crop fits the intent inside the {ctx.width}x{ctx.height} image")
+        t3 = time.perf_counter()
+        candidates = self.score(ctx, candidates)
+        candidates = self.search(ctx, candidates)
+        t4 = time.perf_counter()
+        results = self.postprocess(ctx, candidates)
+        t5 = time.perf_counter()
+        timings.update(load=t1 - t0, ground=t2 - t1, propose=t3 - t2, score=t4 - t3, select=t5 - t4, total=t5 - t0)
+        return CropOutput(results, candidates, ctx.grounding, (ctx.width, ctx.height), timings)
+
+    def __call__(self, image: Any, intent: Intent | None = None) -> list[CropResult]:
+        return self.run(image, intent).results
+
+
+def create_pipeline(name: str = "default", **overrides: Any) -> Pipeline:
+    """The one factory: a named config, with any top-level key replaced (e.g. scorers=[...])."""
+    if name not in PIPELINE_CONFIGS:
+        raise KeyError(f"unknown pipeline {name!r}; known: {', '.join(sorted(PIPELINE_CONFIGS))}")
+    config = copy.deepcopy(PIPELINE_CONFIGS[name])
+    config.update(overrides)
+    return Pipeline(config)

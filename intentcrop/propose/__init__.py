@@ -1,0 +1,17 @@
+"""Stage 1, propose: candidate crop boxes for one image and intent."""
+
+from intentcrop.propose.geometry import (
+    contains_mask,
+    dedupe,
+    grid_anchors,
+    largest_ratio_window,
+    ratio_window_size,
+    ratio_windows,
+    subject_windows,
+)
+from intentcrop.propose.proposer import DefaultProposer, Proposer
+
+__all__ = [
+    "DefaultProposer", "Proposer", "contains_mask", "dedupe", "grid_anchors", "largest_ratio_window",
+    "ratio_window_size", "ratio_windows", "subject_windows",
+]

@@ -1,0 +1,44 @@
+"""Small registries that map a backend's short name to the class that implements a stage.
+
+Architectures are registered here by the module that defines them; *which weights* a backend
+loads is a separate concern (see `intentcrop.models.registry`), as in open_clip.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Generic, TypeVar
+
+T = TypeVar("T")
+
+
+class Registry(Generic[T]):
+    def __init__(self, stage: str) -> None:
+        self.stage = stage
+        self._entries: dict[str, Callable[..., T]] = {}
+
+    def register(self, name: str) -> Callable[[Callable[..., T]], Callable[..., T]]:
+        def decorator(factory: Callable[..., T]) -> Callable[..., T]:
+            if name in self._entries and self._entries[name] is not factory:
+                raise ValueError(f"{self.stage} backend {name!r} is registered twice")
+            self._entries[name] = factory
+            return factory
+
+        return decorator
+
+    def create(self, name: str, **kwargs: Any) -> T:
+        if name not in self._entries:
+            known = ", ".join(sorted(self._entries)) or "none"
+            raise KeyError(f"unknown {self.stage} backend {name!r}; known: {known}")
+        return self._entries[name](**kwargs)
+
+    def names(self) -> list[str]:
+        return sorted(self._entries)
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._entries
+
+
+PROPOSERS: Registry = Registry("proposer")
+GROUNDERS: Registry = Registry("grounder")
+SCORERS: Registry = Registry("scorer")
+SEARCHERS: Registry = Registry("searcher")

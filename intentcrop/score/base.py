@@ -1,0 +1,29 @@
+"""The scorer interface: named per-candidate terms plus a 'total' that ranks them (higher is better)."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import numpy as np
+
+from intentcrop.core.candidates import Candidates
+from intentcrop.core.context import CropContext
+
+
+class Scorer(Protocol):
+    name: str
+
+    def score(self, ctx: CropContext, candidates: Candidates) -> dict[str, np.ndarray]:
+        """Return {term: (N,) array}. The key 'total' is required: this scorer's own ranking score."""
+        ...
+
+    def explain(self, winner: dict[str, float], all_terms: dict[str, np.ndarray]) -> list[str]:
+        """Short phrases, in a photographer's words, saying what made `winner` stand out among all candidates."""
+        ...
+
+
+def zscore(values: np.ndarray) -> np.ndarray:
+    """Standardise within one image so scorers on different scales can be added."""
+    values = np.asarray(values, dtype=np.float64)
+    std = values.std()
+    return (values - values.mean()) / std if std > 1e-12 else np.zeros_like(values)
