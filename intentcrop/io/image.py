@@ -97,9 +97,11 @@ def _open(source: Any, name: str, limit: int) -> Image.Image:
             finally:
                 Image.MAX_IMAGE_PIXELS = old_limit
     except UnidentifiedImageError:
+        if _declares_zero_size(fp):
+            raise ImageLoadError(f"{name}: image has zero size (its header declares a 0-pixel side)") from None
         raise ImageLoadError(f"{name}: not an image (format not recognised)") from None
     except OSError as exc:
-        raise ImageLoadError(f"{name}: cannot be read ({exc})") from None
+        raise ImageLoadError(f"{name}: image data is damaged or truncated ({exc})") from None
     width, height = image.size
     if width * height > limit:
         raise ImageLoadError(
@@ -107,6 +109,26 @@ def _open(source: Any, name: str, limit: int) -> Image.Image:
             "(a decompression bomb guard; pass max_pixels to allow more)"
         )
     return image
+
+
+def _declares_zero_size(fp: Any) -> bool:
+    """Pillow refuses a PNG/GIF/BMP whose header says 0 px wide or high as 'unidentified'; say what it is."""
+    try:
+        if isinstance(fp, Path):
+            with open(fp, "rb") as f:
+                head = f.read(32)
+        else:
+            fp.seek(0)
+            head = fp.read(32)
+    except (OSError, AttributeError):
+        return False
+    if head[:8] == b"\x89PNG\r\n\x1a\n" and len(head) >= 24:
+        return int.from_bytes(head[16:20], "big") == 0 or int.from_bytes(head[20:24], "big") == 0
+    if head[:4] in (b"GIF8",) and len(head) >= 10:
+        return int.from_bytes(head[6:8], "little") == 0 or int.from_bytes(head[8:10], "little") == 0
+    if head[:2] == b"BM" and len(head) >= 26:
+        return int.from_bytes(head[18:22], "little", signed=True) == 0 or int.from_bytes(head[22:26], "little", signed=True) == 0
+    return False
 
 
 def _from_array(array: np.ndarray, name: str) -> Image.Image:

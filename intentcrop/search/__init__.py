@@ -1,0 +1,5 @@
+"""Stage 4, search: improve on the proposals by moving boxes where the scorers point."""
+
+from intentcrop.search.local import LocalSearch
+
+__all__ = ["LocalSearch"]

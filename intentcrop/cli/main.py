@@ -1,0 +1,51 @@
+"""`intentcrop` command line: crop, eval, train, bench, serve."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from intentcrop import __version__
+
+# Each subcommand lives in its own module exposing add_parser(subparsers) and run(args) -> int.
+SUBCOMMANDS = ["crop_cmd", "eval_cmd", "train_cmd", "bench_cmd", "serve_cmd"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="intentcrop",
+        description="Crop images the way you mean them to be cropped: free-form, by text, by a query picture, "
+        "around a subject, at exact aspect ratios or sizes.",
+        epilog="Run 'intentcrop COMMAND --help' for a command's options. Example: "
+        "intentcrop crop photo.jpg --ratio 16:9 --out crops/",
+    )
+    parser.add_argument("--version", action="version", version=f"intentcrop {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in SUBCOMMANDS:
+        module = importlib.import_module(f"intentcrop.cli.{name}")
+        before = set(subparsers.choices)
+        module.add_parser(subparsers)
+        for new in set(subparsers.choices) - before:  # modules may set their own run; default to module.run
+            if subparsers.choices[new].get_default("run") is None:
+                subparsers.choices[new].set_defaults(run=module.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None) or not hasattr(args, "run"):
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return int(args.run(args) or 0)
+    except KeyboardInterrupt:
+        print("intentcrop: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # e.g. `intentcrop crop ... | head`: not an error of ours
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

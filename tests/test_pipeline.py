@@ -1,0 +1,102 @@
+"""Pipeline mechanics with a scorer defined here, so these tests do not depend on any model."""
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from intentcrop import Box, Intent, create_pipeline
+from intentcrop.core.box import pairwise_iou
+from intentcrop.errors import InvalidIntentError
+from intentcrop.registry import SCORERS
+
+TARGET = (200, 100, 600, 400)
+
+
+@SCORERS.register("test_closeness")
+class ClosenessScorer:
+    """Prefers crops close to TARGET: a known optimum for checking the stages around scoring."""
+
+    name = "test_closeness"
+
+    def score(self, ctx, candidates):
+        iou = pairwise_iou(candidates.xyxy, np.array([TARGET]))[:, 0]
+        return {"total": iou, "iou": iou}
+
+    def explain(self, winner, all_terms):
+        return [f"overlaps the target by {winner['iou']:.2f}"]
+
+
+@pytest.fixture
+def pipeline():
+    return create_pipeline("default", scorers=[("test_closeness", 1.0, {})])
+
+
+IMAGE = Image.new("RGB", (800, 500), (90, 120, 150))
+
+
+def test_free_form_finds_the_optimum_region(pipeline):
+    out = pipeline.run(IMAGE, Intent(k=2, min_scale=0.3))
+    assert len(out.results) == 2
+    best = out.results[0]
+    assert best.box.iou(Box(*TARGET)) > 0.8
+    assert best.breakdown["test_closeness.iou"] == pytest.approx(best.breakdown["test_closeness"])
+    assert "overlaps the target" in best.explanation
+    assert out.to_dict()["crops"][0]["rank"] == 1
+
+
+@pytest.mark.parametrize("ratios", [["16:9"], ["1:1", "4:5"], ["original"]])
+def test_every_ratio_gets_k_exact_crops(pipeline, ratios):
+    out = pipeline.run(IMAGE, Intent(ratios=ratios, k=2))
+    resolved = Intent(ratios=ratios).resolve_ratios(*IMAGE.size)
+    assert len(out.results) == 2 * len(resolved)
+    for r in out.results:
+        assert any(abs(r.box.width - r.box.height * q) <= 0.5 for q in resolved)
+        assert 0 <= r.box.x1 and r.box.x2 <= 800 and 0 <= r.box.y1 and r.box.y2 <= 500
+
+
+def test_subject_stays_inside(pipeline):
+    subject = Box(650, 380, 760, 480)  # far from TARGET: containment must win over the scorer
+    for r in pipeline.run(IMAGE, Intent(subject=subject, ratios=["1:1"], k=3)).results:
+        assert r.box.contains(subject)
+
+
+def test_exact_size_crops_to_that_size(pipeline):
+    result = pipeline(IMAGE, Intent(size="108x135", k=1))[0]
+    assert result.crop(IMAGE).size == (108, 135)
+
+
+def test_impossible_subject_ratio_is_an_intent_error(pipeline):
+    with pytest.raises(InvalidIntentError, match="impossible"):
+        pipeline(IMAGE, Intent(subject=(0, 200, 800, 240), ratios=["1:3"]))
+
+
+def test_several_scorers_are_combined_by_zscore():
+    @SCORERS.register("test_left")
+    class Left:
+        name = "test_left"
+
+        def score(self, ctx, candidates):
+            return {"total": -candidates.xyxy[:, 0]}
+
+        def explain(self, winner, all_terms):
+            return []
+
+    p = create_pipeline("default", scorers=[("test_closeness", 1.0, {}), ("test_left", 0.0, {})])
+    q = create_pipeline("default", scorers=[("test_closeness", 0.0, {}), ("test_left", 1.0, {})])
+    assert p(IMAGE, Intent(k=1))[0].box.iou(Box(*TARGET)) > 0.8
+    assert q(IMAGE, Intent(k=1))[0].box.x1 == 0
+
+
+@pytest.mark.parametrize("ratios", [None, ["16:9"], ["3:4"]])
+def test_local_search_improves_and_keeps_constraints(ratios):
+    coarse = create_pipeline("default", scorers=[("test_closeness", 1.0, {})])
+    fine = create_pipeline("default", scorers=[("test_closeness", 1.0, {})], searcher=("local", {"rounds": 4}))
+    subject = Box(300, 150, 420, 300)
+    intent = Intent(ratios=ratios, k=1, subject=subject, min_scale=0.3)
+    before, after = coarse(IMAGE, intent)[0], fine(IMAGE, intent)[0]
+    assert after.score >= before.score
+    assert after.box.contains(subject)
+    if ratios:
+        q = Intent(ratios=ratios).ratios[0]
+        assert abs(after.box.width - after.box.height * q) <= 0.5
+    assert 0 <= after.box.x1 and after.box.x2 <= 800 and 0 <= after.box.y1 and after.box.y2 <= 500
