@@ -12,6 +12,7 @@ from intentcrop.pipeline import CropOutput, Pipeline, create_pipeline
 # Importing the stage packages registers their backends.
 from intentcrop import propose as _propose  # noqa: F401,E402
 from intentcrop import score as _score  # noqa: F401,E402
+from intentcrop import ground as _ground  # noqa: F401,E402
 from intentcrop import search as _search  # noqa: F401,E402
 
 __all__ = [

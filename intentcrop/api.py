@@ -44,7 +44,9 @@ def crop(
     min_scale: float = defaults.MIN_SCALE,
     max_scale: float = 1.0,
     padding: float | None = None,
-    pipeline: str = "default",
+    pipeline: str | None = None,
+    model: "str | Sequence[str] | None" = None,
+    device: str | None = None,
     return_output: bool = False,
     **pipeline_overrides: Any,
 ) -> "list[CropResult] | CropOutput":
@@ -53,8 +55,21 @@ def crop(
     ratio: '16:9', 1.5, 'original', or a list of them (k crops are returned for each).
     size:  exact output size, '1080x1350' or (1080, 1350); the crop has its ratio and
            `result.crop(image)` is resized to it.
+    pipeline: a name in PIPELINE_CONFIGS; None picks "vlm" when there is a text or query image, else "default".
+    model: a model for the vision-language stages, or a list of them (one per role): a short name
+           ("owlvit-b32", "owlv2-b16", "clip-b32", "clip-l14"), a hub id, or a folder saved with
+           save_pretrained. OWL-ViT/OWLv2 models replace the grounder's, CLIP/SigLIP ones the scorers'.
+    device: "cpu", "cuda", "cuda:N", "mps" or "auto" for every model-backed stage (default: auto).
     Returns the crops best first (a `CropOutput` with candidates and timings if return_output).
     """
     intent = make_intent(text, query_image, subject, ratio, size, k, min_scale, max_scale, padding)
+    if pipeline is None:
+        pipeline = "vlm" if (intent.text is not None or intent.query_image is not None) else "default"
+    if model is not None or device is not None:
+        from intentcrop.models.routing import model_overrides
+        from intentcrop.pipeline import PIPELINE_CONFIGS
+
+        base = dict(PIPELINE_CONFIGS.get(pipeline, {}), **pipeline_overrides)
+        pipeline_overrides = {**pipeline_overrides, **model_overrides(base, model, device)}
     output = create_pipeline(pipeline, **pipeline_overrides).run(image, intent)
     return output if return_output else output.results

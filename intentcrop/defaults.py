@@ -29,3 +29,31 @@ NMS_IOU = 0.98  # drop candidates that are near-duplicates of a better one befor
 # -- selection ---------------------------------------------------------------------------------
 DIVERSITY_IOU = 0.85  # the k results differ: a result overlapping a better one more than this is skipped.
 SUBJECT_MARGIN = 0.0  # least margin around a subject, as a share of its size (scorers choose more).
+
+# -- vision-language models (intentcrop.models, intentcrop.ground, intentcrop.score.clip) ------------
+GROUND_MAX_PHRASES = 6  # noun phrases queried besides the full text: more adds text-encoder time, not recall.
+GROUND_MIN_SCORE = 0.05  # OWL-ViT match probability below which nothing is grounded (its own demos use ~0.1;
+#                           lower because a crop region tolerates a loose match better than a detector does).
+GROUND_MIN_RELATIVE_SCORE = 0.3  # a match is kept if it scores at least this share of the best match ...
+GROUND_MIN_RELATIVE_AREA = 0.1  # ... is at least this share of the best box's area (ClipCrop drops tiny ones) ...
+GROUND_MAX_GAP = 1.0  # ... and lies within this many best-box diagonals of it (ClipCrop drops far ones).
+GROUND_PER_QUERY = 3  # boxes kept per query phrase ("three dogs" is several boxes), after NMS at 0.5 IoU.
+CLIP_BATCH_SIZE = 16  # crops per forward pass in exact mode: larger gives no speed-up on a CPU.
+CLIP_EXACT_MAX_CANDIDATES = 8  # mode="auto": exact encoding up to this many crops, pooled (one pass) above.
+CLIP_ROI_SAMPLES = 4  # RoIAlign samples per side when pooling patch tokens over a crop (Mask R-CNN uses 2 per bin).
+CLIP_TEXT_TEMPLATE = "a photo of {}"  # CLIP's own zero-shot template: plain text scores lower for the same match.
+VLM_WEIGHTS = {"content": 1.0, "quality": 0.5, "composition": 0.3, "aesthetics": 0.3, "area": 0.3}  # pipeline
+#   "vlm" (each scorer's total z-scored within the image, then weighted): what was asked for (clip_text) matters
+#   most; crop quality (the offline "default" scorer), CLIP composition and aesthetic prompts break ties; the
+#   framing/area term keeps a margin around the grounded region without a fixed pad.
+FRAME_TARGET_FILL = 0.4  # "framing" scorer: the grounded region should fill about this share of the crop --
+#                          tight enough to read as the subject, loose enough to keep context (a margin chosen
+#                          per candidate instead of a fixed pad).
+CLIP_POOLING = "attention"  # pooled mode: the CLS token re-attends to the box's tokens in the last layer (exact
+#                             for the whole image); "roi_align" averages last-layer patch tokens instead.
+
+# -- offline crop quality (intentcrop.score.features / heuristic / learned, intentcrop.search.consensus) --------
+CONSENSUS_TOP = 20  # the best crop is the score-weighted mean of this many top candidates (box voting): it cancels
+#                     the grid's 1/12 steps and near-tie noise (+2 IoU points in 5-fold CV on FCDB train) ...
+CONSENSUS_TEMPERATURE = 1.0  # ... weighted by softmax(score / this): the listwise-trained model's scores are
+#                              log-probabilities already, so 1 is its own calibration.

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from intentcrop import defaults
 from intentcrop.core.candidates import Candidates
 from intentcrop.core.context import CropContext, Grounding
 from intentcrop.core.intent import Intent
@@ -31,6 +32,20 @@ PIPELINE_CONFIGS: dict[str, dict[str, Any]] = {
         "proposer": ("default", {}),
         "grounders": {"text": ("owlvit", {}), "query_image": ("owlvit", {})},
         "scorers": [("default", 1.0, {})],
+        "searcher": ("consensus", {}),  # box voting over the top candidates (intentcrop.search.consensus)
+    },
+    # Text / query-image intents (chosen by `crop()` automatically): OWL-ViT grounding, then CLIP content,
+    # composition and aesthetics, the offline quality scorer, and framing (area) -- weights in defaults.VLM_WEIGHTS.
+    "vlm": {
+        "proposer": ("default", {}),
+        "grounders": {"text": ("owlvit", {}), "query_image": ("owlvit", {})},
+        "scorers": [
+            ("clip_text", defaults.VLM_WEIGHTS["content"], {}),
+            ("default", defaults.VLM_WEIGHTS["quality"], {}),
+            ("clip_prompts", defaults.VLM_WEIGHTS["composition"], {"groups": ("composition",)}),
+            ("clip_prompts", defaults.VLM_WEIGHTS["aesthetics"], {"groups": ("aesthetics",)}),
+            ("framing", defaults.VLM_WEIGHTS["area"], {}),
+        ],
         "searcher": None,
     },
 }

@@ -36,3 +36,19 @@ def aesthetic_models_dir() -> Path:
 @pytest.fixture
 def sample_image_path() -> Path:
     return REPO / "intentcrop" / "data" / "sample.jpg"
+
+
+@pytest.fixture(scope="session")
+def tiny_models(tmp_path_factory) -> dict[str, Path]:
+    """Tiny CLIP / OWL-ViT / OWLv2 checkpoints (random weights, real architectures and processors) saved with
+    save_pretrained into a temp dir once per session; load them with intentcrop.models.load_model(path)."""
+    pytest.importorskip("torch", reason="tiny VLM checkpoints need torch")
+    pytest.importorskip("transformers", reason="tiny VLM checkpoints need transformers")
+    from intentcrop.models.tiny import build_tiny_clip, build_tiny_owlv2, build_tiny_owlvit
+
+    root = tmp_path_factory.mktemp("tiny_models")
+    return {
+        "clip": build_tiny_clip(root / "clip"),
+        "owlvit": build_tiny_owlvit(root / "owlvit"),
+        "owlv2": build_tiny_owlv2(root / "owlv2"),
+    }

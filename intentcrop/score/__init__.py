@@ -1,5 +1,7 @@
 """Stage 3, score: registered scorers that rate candidate crops."""
 
 from intentcrop.score.base import Scorer, zscore
+from intentcrop.score import aesthetic as _aesthetic, clip as _clip, prompts as _prompts  # noqa: F401,E402 (register clip_*)
+from intentcrop.score import heuristic as _heuristic, learned as _learned  # noqa: F401,E402 (register default, heuristic)
 
 __all__ = ["Scorer", "zscore"]

@@ -1,5 +1,6 @@
 """Stage 4, search: improve on the proposals by moving boxes where the scorers point."""
 
+from intentcrop.search.consensus import ConsensusRefine
 from intentcrop.search.local import LocalSearch
 
-__all__ = ["LocalSearch"]
+__all__ = ["ConsensusRefine", "LocalSearch"]

@@ -1,6 +1,5 @@
 """FastAPI app. A bad request gets a 4xx with a message naming the problem; it never takes the process down."""
 
-from __future__ import annotations
 
 import base64
 import json

@@ -1,0 +1,76 @@
+"""`intentcrop train TARGET`: learn a model from data, deterministically from a seed.
+
+  intentcrop train default --data ../shared/datasets/fcdb --out model.npz --seed 0 [--folds 5] [--limit N]
+
+`default` learns the offline crop-quality model (the default scorer) from FCDB's human crops; the
+packaged `intentcrop/data/crop_quality.npz` is this command's output with --seed 0. Other targets
+(e.g. `world`) register themselves here when their module is present.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(
+        "train", help="train a model (the default crop-quality model, ...) from data",
+        description="Train a model from data, deterministically given --seed.",
+        epilog="example:\n  intentcrop train default --data ../shared/datasets/fcdb --out model.npz --seed 0",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    targets = parser.add_subparsers(dest="target", metavar="TARGET")
+    default = targets.add_parser(
+        "default", help="the offline crop-quality model (default scorer) from FCDB human crops",
+        description="Learn the crop-quality model that `intentcrop crop` uses by default: hand-crafted features "
+        "of candidate crops, ranked against FCDB's human crops with a listwise loss; the model shape is chosen "
+        "by k-fold cross-validation on train (dev is never read). Use the result with `intentcrop crop --model "
+        "FILE.npz`.",
+    )
+    default.add_argument("--data", required=True, metavar="DIR", help="FCDB folder with train.jsonl and images/")
+    default.add_argument("--out", required=True, metavar="FILE.npz", help="where to write the model")
+    default.add_argument("--seed", type=int, default=0, help="seed of subsampling, folds and initialisation (default 0)")
+    default.add_argument("--folds", type=int, default=5, help="cross-validation folds for model selection "
+                         "(default 5; below 2 skips CV and fits the first configuration)")
+    default.add_argument("--limit", type=int, metavar="N", help="only the first N training images (for a quick run)")
+    default.add_argument("--cache", metavar="DIR", help="cache per-image features here, reused by later runs")
+    default.add_argument("--overwrite", action="store_true", help="allow replacing an existing --out file")
+    default.add_argument("--quiet", action="store_true", help="no progress bars")
+    default.set_defaults(run=run)
+    try:  # the synthetic world's models register their own target
+        from intentcrop.world.cli import add_train_parser
+    except ImportError:
+        pass
+    else:
+        add_train_parser(targets)
+    parser.set_defaults(run=run)
+    return parser
+
+
+def run(args) -> int:
+    if getattr(args, "target", None) != "default":
+        print("intentcrop train: choose a target, e.g. `intentcrop train default --data DIR --out FILE.npz`",
+              file=sys.stderr)
+        return 2
+    from intentcrop.errors import IntentCropError
+    from intentcrop.train.quality import train_default
+
+    out = Path(args.out)
+    if out.exists() and not args.overwrite:
+        print(f"intentcrop train: {out} exists; pass --overwrite to replace it", file=sys.stderr)
+        return 2
+    if args.limit is not None and args.limit < 2:
+        print("intentcrop train: --limit must be at least 2 images", file=sys.stderr)
+        return 2
+    command = "intentcrop train default --data DIR --out FILE --seed {}{}{}".format(
+        args.seed, f" --folds {args.folds}", f" --limit {args.limit}" if args.limit else "")
+    try:
+        train_default(args.data, out, seed=args.seed, folds=args.folds, limit=args.limit, cache_dir=args.cache,
+                      command=command, progress=not args.quiet)
+    except IntentCropError as exc:
+        print(f"intentcrop train: {exc}", file=sys.stderr)
+        return 2
+    return 0
+

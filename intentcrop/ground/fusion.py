@@ -1,0 +1,84 @@
+"""Matches -> the region a crop must keep: ClipCrop's union of matched boxes, minus outliers.
+
+Per query phrase the best-scoring image tokens give candidate boxes (a few per phrase after NMS, since
+"three dogs" is several boxes). The best match overall anchors the region; other matches are kept
+when they score at least `min_relative_score` of it, are at least `min_relative_area` of its area
+(tiny boxes are usually parts or noise) and lie within `max_gap` of its diagonal (far boxes are
+usually a second, unrelated instance). The region is the union of the kept boxes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from intentcrop import defaults
+from intentcrop.core.box import Box, pairwise_iou
+from intentcrop.core.context import Grounding
+
+
+@dataclass(frozen=True)
+class Match:
+    box: Box
+    score: float
+    phrase: str
+
+
+def top_boxes_per_query(xyxy: np.ndarray, scores: np.ndarray, per_query: int = defaults.GROUND_PER_QUERY,
+                        nms_iou: float = 0.5) -> list[list[int]]:
+    """For each query (column of scores (P, Q)), up to `per_query` token indices, best first, after greedy NMS."""
+    out = []
+    for q in range(scores.shape[1]):
+        order = np.argsort(-scores[:, q], kind="stable")
+        kept: list[int] = []
+        for idx in order:
+            if len(kept) >= per_query:
+                break
+            if kept and pairwise_iou(xyxy[[idx]], xyxy[kept]).max() > nms_iou:
+                continue
+            kept.append(int(idx))
+        out.append(kept)
+    return out
+
+
+def box_gap(a: Box, b: Box) -> float:
+    """Distance between two boxes' nearest edges (0 when they overlap)."""
+    dx = max(0.0, max(a.x1, b.x1) - min(a.x2, b.x2))
+    dy = max(0.0, max(a.y1, b.y1) - min(a.y2, b.y2))
+    return float(np.hypot(dx, dy))
+
+
+def fuse_matches(
+    matches: list[Match],
+    source: str,
+    min_score: float = defaults.GROUND_MIN_SCORE,
+    min_relative_score: float = defaults.GROUND_MIN_RELATIVE_SCORE,
+    min_relative_area: float = defaults.GROUND_MIN_RELATIVE_AREA,
+    max_gap: float = defaults.GROUND_MAX_GAP,
+) -> Grounding:
+    """Keep the best match and those consistent with it; region = their union (None if nothing scores
+    `min_score`). The result is never strict: a model's guess may be overruled by the crop constraints."""
+    matches = sorted((m for m in matches if m.box.area > 0), key=lambda m: -m.score)
+    if not matches or matches[0].score < min_score:
+        return Grounding(boxes=[], scores=[], phrases=[], region=None, strict=False, source=source)
+    best = matches[0]
+    diagonal = float(np.hypot(best.box.width, best.box.height))
+    kept = [best]
+    for m in matches[1:]:
+        if m.score < max(min_score, min_relative_score * best.score):
+            continue
+        if m.box.area < min_relative_area * best.box.area:
+            continue
+        if box_gap(m.box, best.box) > max_gap * diagonal:
+            continue
+        if any(m.box.iou(k.box) > 0.9 for k in kept):  # the same box found by another phrase
+            continue
+        kept.append(m)
+    return Grounding(
+        boxes=[m.box for m in kept], scores=[float(m.score) for m in kept], phrases=[m.phrase for m in kept],
+        region=Box.union_all(m.box for m in kept), strict=False, source=source,
+    )
+
+
+__all__ = ["Match", "box_gap", "fuse_matches", "top_boxes_per_query"]

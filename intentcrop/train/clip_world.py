@@ -1,0 +1,191 @@
+"""Contrastive training of a tiny CLIP (transformers `CLIPModel`) on world region-caption pairs.
+
+A training pair is a crop of a generated scene around one object (with a random margin, so
+neighbours are often partly inside) and a caption of that object at a random level of detail
+('a photo of a small red circle', 'the red circle', 'a star'). Captions in a batch repeat and one
+crop can match several captions, so the InfoNCE targets are soft: crop i and caption j are a
+positive pair whenever an object lying wholly inside crop i fits caption j.
+
+Saved with `save_pretrained` beside a `CLIPProcessor` (world tokenizer), so it loads through
+`intentcrop.models.load_model(folder)` like openai/clip-vit-base-patch32.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from intentcrop.train.owlvit_world import TRAIN_SCENE_SIZES
+from intentcrop.world.scenes import generate_scene
+from intentcrop.world.tokenizer import MAX_TEXT_LENGTH, build_clip_processor, special_token_ids, write_tokenizer_files
+from intentcrop.world.vocabulary import SINGULAR_TEMPLATES, phrase
+
+TRAIN_SEED_OFFSET = 2_000_000_000  # CLIP training scenes: apart from OWL-ViT's, the benchmark's and the tests'
+
+
+@dataclass
+class ClipWorldConfig:
+    image_size: int = 64
+    patch_size: int = 8
+    vision_width: int = 64
+    vision_layers: int = 3
+    text_width: int = 64
+    text_layers: int = 2
+    heads: int = 4
+    projection_dim: int = 64
+    steps: int = 600
+    batch_size: int = 48
+    lr: float = 1e-3
+    warmup: int = 50
+    seed: int = 0
+    threads: int = 1
+    log_every: int = 50
+
+
+def build_model(cfg: ClipWorldConfig, tokenizer: Any):
+    import torch
+    from transformers import CLIPConfig, CLIPModel
+
+    torch.manual_seed(cfg.seed)
+    ids = special_token_ids(tokenizer)
+    text = dict(vocab_size=ids["vocab_size"], hidden_size=cfg.text_width, intermediate_size=4 * cfg.text_width,
+                num_hidden_layers=cfg.text_layers, num_attention_heads=cfg.heads,
+                max_position_embeddings=MAX_TEXT_LENGTH, bos_token_id=ids["bos_token_id"],
+                eos_token_id=ids["eos_token_id"], pad_token_id=ids["pad_token_id"])
+    vision = dict(hidden_size=cfg.vision_width, intermediate_size=4 * cfg.vision_width,
+                  num_hidden_layers=cfg.vision_layers, num_attention_heads=cfg.heads, image_size=cfg.image_size,
+                  patch_size=cfg.patch_size)
+    return CLIPModel(CLIPConfig(text_config=text, vision_config=vision, projection_dim=cfg.projection_dim))
+
+
+# A caption's detail level: which attributes it names.
+_LEVELS = (("colour", "shape"), ("size", "colour", "shape"), ("shape",), ("colour", "shape"))
+
+
+def _caption(obj: tuple[str, str, str], level: tuple[str, ...], rng: np.random.Generator) -> tuple[str, tuple]:
+    colour, shape, size = obj
+    key = (colour if "colour" in level else None, shape if "shape" in level else None,
+           size if "size" in level else None)
+    return str(rng.choice(SINGULAR_TEMPLATES)).format(phrase(key[0], key[1], key[2])), key
+
+
+def _fits(obj: tuple[str, str, str], key: tuple) -> bool:
+    return all(k is None or k == v for k, v in zip(key, obj))
+
+
+def make_pairs(seeds: list[int], rng: np.random.Generator) -> tuple[list, list[str], np.ndarray]:
+    """(crops, captions, positives matrix) for one batch."""
+    crops, captions, keys, inside_lists = [], [], [], []
+    for s in seeds:
+        size = TRAIN_SCENE_SIZES[int(np.random.default_rng(s).integers(len(TRAIN_SCENE_SIZES)))]
+        scene = generate_scene(TRAIN_SEED_OFFSET + s, size=size)
+        if not scene.objects:
+            continue
+        focus = int(rng.integers(len(scene.objects)))
+        box = scene.objects[focus].box
+        grow = rng.uniform(0.05, 1.0)
+        window = box.expand(grow).translate(*(rng.uniform(-0.3, 0.3, size=2) * grow * np.array([box.width, box.height])))
+        window = window.union(box).clip(scene.width, scene.height).round()
+        crops.append(scene.image.crop(window.as_int_tuple()))
+        inside = [(o.colour, o.shape, o.size) for o in scene.objects if window.contains(o.box, tolerance=0.5)]
+        inside_lists.append(inside)
+        o = scene.objects[focus]
+        caption, key = _caption((o.colour, o.shape, o.size), _LEVELS[int(rng.integers(len(_LEVELS)))], rng)
+        captions.append(caption)
+        keys.append(key)
+    positives = np.array([[any(_fits(obj, key) for obj in inside) for key in keys] for inside in inside_lists],
+                         dtype=np.float32)
+    return crops, captions, positives
+
+
+def soft_clip_loss(logits_per_image, positives):
+    """Symmetric InfoNCE with several positives per row/column (targets spread evenly over them)."""
+    import torch.nn.functional as F
+
+    row_t = positives / positives.sum(1, keepdim=True).clamp(min=1)
+    col_t = positives / positives.sum(0, keepdim=True).clamp(min=1)
+    loss_i = -(row_t * F.log_softmax(logits_per_image, dim=1)).sum(1).mean()
+    loss_t = -(col_t * F.log_softmax(logits_per_image, dim=0)).sum(0).mean()
+    return (loss_i + loss_t) / 2
+
+
+def train_clip(out_dir: str | Path | None, cfg: ClipWorldConfig | None = None,
+               log: Callable[[str], None] = print) -> dict[str, Any]:
+    import torch
+
+    cfg = cfg or ClipWorldConfig()
+    torch.set_num_threads(cfg.threads)
+    processor = build_clip_processor(cfg.image_size)
+    model = build_model(cfg, processor.tokenizer)
+    model.train()
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=0.05)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min(1.0, (s + 1) / cfg.warmup) * 0.5 * (1 + math.cos(math.pi * min(s, cfg.steps) / cfg.steps)))
+    rng = np.random.default_rng(cfg.seed)
+    history: list[float] = []
+    t0 = time.time()
+    running = 0.0
+    for step in range(cfg.steps):
+        seeds = [cfg.seed * 10_000_000 + step * cfg.batch_size + i for i in range(cfg.batch_size)]
+        crops, captions, positives = make_pairs(seeds, rng)
+        enc = processor(text=captions, images=crops, return_tensors="pt", padding="max_length",
+                        max_length=MAX_TEXT_LENGTH, truncation=True)
+        out = model(**enc)
+        loss = soft_clip_loss(out.logits_per_image, torch.from_numpy(positives))
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        sched.step()
+        history.append(float(loss.detach()))
+        running += history[-1]
+        if (step + 1) % cfg.log_every == 0 or step + 1 == cfg.steps:
+            n = cfg.log_every if (step + 1) % cfg.log_every == 0 else (step + 1) % cfg.log_every
+            log(f"clip step {step + 1}/{cfg.steps} loss {running / n:.3f} ({time.time() - t0:.0f}s)")
+            running = 0.0
+    model.eval()
+    result = {"config": asdict(cfg), "seconds": round(time.time() - t0, 1), "losses": history}
+    if out_dir is not None:
+        save(model, processor, out_dir, result)
+    return {"model": model, "processor": processor, **result}
+
+
+def save(model: Any, processor: Any, out_dir: str | Path, result: dict[str, Any]) -> Path:
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(out)
+    processor.save_pretrained(out)
+    write_tokenizer_files(out)
+    losses = result["losses"]
+    summary = {"config": result["config"], "seconds": result["seconds"], "first_loss": losses[0] if losses else None,
+               "last_loss": float(np.mean(losses[-50:])) if losses else None}
+    (out / "training.json").write_text(json.dumps(summary, indent=2))
+    return out
+
+
+def evaluate_retrieval(model: Any, processor: Any, n_scenes: int = 60, seed: int = 1) -> dict[str, float]:
+    """Share of held-out target crops whose best caption among the scene's attribute texts is its own."""
+    import torch
+
+    from intentcrop.world.referring import benchmark_cases, query_crop
+
+    hits = []
+    with torch.no_grad():
+        for case in benchmark_cases(n_scenes, seed=seed, kinds=("attribute",)):
+            scene = case.scene
+            names = sorted({o.describe() for o in scene.objects})
+            crop = query_crop(scene, case.targets[0])
+            enc = processor(text=[f"a photo of a {n}" for n in names], images=crop, return_tensors="pt",
+                            padding="max_length", max_length=MAX_TEXT_LENGTH, truncation=True)
+            best = names[int(model(**enc).logits_per_image[0].argmax())]
+            hits.append(best == scene.objects[case.targets[0]].describe())
+    return {"top1_accuracy": float(np.mean(hits)), "cases": len(hits)}
+
+
+__all__ = ["ClipWorldConfig", "build_model", "evaluate_retrieval", "make_pairs", "soft_clip_loss", "train_clip"]

@@ -1,0 +1,193 @@
+"""`intentcrop bench world`: does a conditioned crop keep what was asked for and leave out the rest?
+
+Over seeded scenes (`referring.benchmark_cases`), every case is cropped through the public API,
+`intentcrop.crop(...)`, with the world models passed as `model=[owlvit_folder, clip_folder]`:
+
+* text:    the referring text ('the small green triangle', 'two yellow stars', 'the red circle and ...')
+* image:   a crop of the target as the query image (single, uniquely coloured-and-shaped targets)
+* subject: the targets' mask
+
+each without a ratio and with one (cycled through RATIOS), beside two baselines from the same run:
+'free-form' (the same call with no intent) and 'tight box' (the grounding region the conditioned
+call found, used as the crop; for subjects, the mask's box).
+
+Metrics, from the scene's exact masks, averaged over cases:
+  all_in      share of cases where every target's visible box lies fully inside the crop
+  contain     share of the targets' pixels inside the crop
+  exclude     share of the other objects' pixels outside the crop (cases with other objects)
+  ratio_err   |crop ratio - asked ratio| / asked ratio (cases with a ratio)
+  iou         IoU of the crop with the targets' tight box
+  framed      share of cases where the crop leaves a margin of at least FRAME_MARGIN of the target
+              box's size on every side that is not the image's own border (a tight box never does)
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from intentcrop.core.box import Box
+from intentcrop.world.referring import WorldCase, benchmark_cases
+
+RATIOS = ("1:1", "4:5", "16:9", "3:2")
+INTENTS = ("text", "image", "subject")
+FRAME_MARGIN = 0.05
+CONDITIONED_MIN_SCALE = 0.1  # world objects are 12-32% of the short side; the default 0.5 would force
+#                              every crop to keep half of each side, neighbours included
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "world"
+DEFAULT_MODELS = (FIXTURES / "owlvit", FIXTURES / "clip")
+
+
+@dataclass
+class CaseResult:
+    intent: str
+    kind: str
+    ratio: str | None
+    method: str  # "conditioned", "free-form", "tight box"
+    metrics: dict[str, float]
+    box: list[float]
+    seed: int
+    text: str
+
+
+def crop_metrics(case: WorldCase, box: Box, ratio: float | None) -> dict[str, float]:
+    """The benchmark's measurements of one crop against one case's truth."""
+    scene = case.scene
+    x1, y1, x2, y2 = (int(v) for v in box.round().as_int_tuple())
+    targets = set(case.targets)
+
+    def inside(mask: np.ndarray) -> float:
+        return float(mask[max(y1, 0):max(y2, 0), max(x1, 0):max(x2, 0)].sum())
+
+    t_area = sum(float(scene.objects[t].mask.sum()) for t in targets)
+    t_in = sum(inside(scene.objects[t].mask) for t in targets)
+    others = [o for i, o in enumerate(scene.objects) if i not in targets]
+    o_area = sum(float(o.mask.sum()) for o in others)
+    o_in = sum(inside(o.mask) for o in others)
+    tight = case.target_box
+    all_in = all(box.contains(scene.objects[t].box, tolerance=1.0) for t in targets)
+    margins = []
+    for crop_edge, target_edge, border, size in ((x1, tight.x1, 0, tight.width), (y1, tight.y1, 0, tight.height),
+                                                 (x2, tight.x2, scene.width, tight.width),
+                                                 (y2, tight.y2, scene.height, tight.height)):
+        if abs(crop_edge - border) <= 1:  # the image ends here: no room to leave
+            continue
+        margins.append(abs(target_edge - crop_edge) / max(size, 1.0))
+    out = {
+        "all_in": float(all_in),
+        "contain": t_in / max(t_area, 1.0),
+        "exclude": 1.0 - o_in / o_area if o_area > 0 else float("nan"),
+        "iou": box.iou(tight),
+        "framed": float(all_in and all(m >= FRAME_MARGIN for m in margins)),
+        "ratio_err": float("nan"),
+    }
+    if ratio is not None and box.height > 0:
+        out["ratio_err"] = abs(box.width / box.height - ratio) / ratio
+    return out
+
+
+def _intent_args(case: WorldCase, intent: str) -> dict[str, Any] | None:
+    if intent == "text":
+        return {"text": case.referral.text}
+    if intent == "image":
+        if case.referral.kind != "attribute":  # a picture cannot say 'the small one' or 'two of them'
+            return None
+        return {"query_image": case.query_image()}
+    return {"subject": case.subject()}
+
+
+def run_world_bench(n_scenes: int = 40, seed: int = 0, models: tuple[str, ...] | None = None,
+                    intents: tuple[str, ...] = INTENTS, device: str = "cpu",
+                    min_scale: float = CONDITIONED_MIN_SCALE,
+                    progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Crop every case every way; returns {'rows': per-case results, 'summary': table rows, 'seconds'}."""
+    import intentcrop
+    from intentcrop.core.intent import parse_ratio
+
+    models = tuple(str(m) for m in (models or DEFAULT_MODELS))
+    for m in models:
+        if not Path(m).exists():
+            raise FileNotFoundError(f"world model folder {m} is missing; train it with `intentcrop train world`")
+    cases = benchmark_cases(n_scenes, seed=seed)
+    rows: list[CaseResult] = []
+    t0 = time.time()
+    for ci, case in enumerate(cases):
+        ratio_label = RATIOS[ci % len(RATIOS)]
+        for ratio in (None, ratio_label):
+            r = None if ratio is None else parse_ratio(ratio)
+
+            def record(intent: str, method: str, box: Box) -> None:
+                rows.append(CaseResult(intent, case.referral.kind, ratio, method, crop_metrics(case, box, r),
+                                       [round(v, 1) for v in box.to_list()], case.scene.seed, case.referral.text))
+
+            free = intentcrop.crop(case.scene.image, ratio=ratio, k=1)[0].box
+            for intent in intents:
+                args = _intent_args(case, intent)
+                if args is None:
+                    continue
+                model_args = {} if intent == "subject" else {"model": list(models), "device": device}
+                out = intentcrop.crop(case.scene.image, ratio=ratio, k=1, min_scale=min_scale, return_output=True,
+                                      **args, **model_args)
+                record(intent, "conditioned", out.results[0].box)
+                record(intent, "free-form", free)
+                region = out.grounding.region if out.grounding is not None else None
+                record(intent, "tight box", region if region is not None else Box(0, 0, case.scene.width,
+                                                                                    case.scene.height))
+        if progress is not None and ((ci + 1) % 10 == 0 or ci + 1 == len(cases)):
+            progress(f"bench world: {ci + 1}/{len(cases)} scenes ({time.time() - t0:.0f}s)")
+    return {"rows": rows, "summary": summarize(rows), "seconds": round(time.time() - t0, 1),
+            "cases": len(cases), "seed": seed, "models": list(models)}
+
+
+METRICS = ("all_in", "contain", "exclude", "ratio_err", "iou", "framed")
+
+
+def summarize(rows: list[CaseResult]) -> list[dict[str, Any]]:
+    """Mean metrics per (intent, ratio or not, method), then per text kind for the conditioned text crops."""
+    groups: dict[tuple, list[CaseResult]] = {}
+    for r in rows:
+        groups.setdefault((r.intent, "ratio" if r.ratio else "free", "all", r.method), []).append(r)
+        if r.intent == "text":
+            groups.setdefault((r.intent, "ratio" if r.ratio else "free", r.kind, r.method), []).append(r)
+    out = []
+    for (intent, ratio, kind, method), rs in groups.items():
+        row: dict[str, Any] = {"intent": intent, "ratio": ratio, "kind": kind, "method": method, "n": len(rs)}
+        for m in METRICS:
+            vals = np.array([x.metrics[m] for x in rs], dtype=np.float64)
+            vals = vals[~np.isnan(vals)]
+            row[m] = round(float(vals.mean()), 3) if len(vals) else None
+        out.append(row)
+    order = {"conditioned": 0, "free-form": 1, "tight box": 2}
+    kinds = {"all": 0, "attribute": 1, "size": 2, "count": 3, "group": 4}
+    out.sort(key=lambda r: (INTENTS.index(r["intent"]), r["ratio"] != "free", kinds.get(r["kind"], 9),
+                            order.get(r["method"], 9)))
+    return out
+
+
+def format_table(summary: list[dict[str, Any]]) -> str:
+    head = ["intent", "ratio", "kind", "method", "n"] + list(METRICS)
+    lines = [head]
+    for r in summary:
+        lines.append([str(r[h]) if h in ("intent", "ratio", "kind", "method", "n") else
+                      ("-" if r[h] is None else f"{r[h]:.3f}") for h in head])
+    widths = [max(len(line[i]) for line in lines) for i in range(len(head))]
+    text = ["  ".join(c.ljust(w) for c, w in zip(line, widths)) for line in lines]
+    text.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(text)
+
+
+def write_json(result: dict[str, Any], path: str | Path) -> None:
+    data = {k: v for k, v in result.items() if k != "rows"}
+    data["cases"] = [{"intent": r.intent, "kind": r.kind, "ratio": r.ratio, "method": r.method, "seed": r.seed,
+                      "text": r.text, "box": r.box,
+                      "metrics": {k: (None if np.isnan(v) else round(v, 4)) for k, v in r.metrics.items()}}
+                     for r in result["rows"]]
+    Path(path).write_text(json.dumps(data, indent=1))
+
+
+__all__ = ["CaseResult", "crop_metrics", "format_table", "run_world_bench", "summarize", "write_json"]

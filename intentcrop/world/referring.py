@@ -1,0 +1,128 @@
+"""Referring texts with their ground truth, query-image crops and subject masks for one scene.
+
+Every text names its targets unambiguously within the scene: 'the small green triangle' only when
+one object is small, green and a triangle; 'two yellow stars' only when exactly two yellow stars are
+there. The named distractors are the objects that share one or two attributes with a target (the
+ones a model that ignores an attribute would keep).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from intentcrop.core.box import Box
+from intentcrop.world.scenes import Scene, generate_scene
+from intentcrop.world.vocabulary import NUMBERS, phrase
+
+KINDS = ("attribute", "size", "count", "group")
+
+
+@dataclass
+class Referral:
+    kind: str  # attribute ('the red circle'), size ('the small red circle'), count, group
+    text: str
+    targets: list[int]
+    distractors: list[int] = field(default_factory=list)  # objects sharing an attribute with a target
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "text": self.text, "targets": self.targets, "distractors": self.distractors}
+
+
+def _distractors(scene: Scene, targets: list[int]) -> list[int]:
+    out = []
+    for i, o in enumerate(scene.objects):
+        if i in targets:
+            continue
+        if any((o.colour == scene.objects[t].colour) + (o.shape == scene.objects[t].shape) >= 1 for t in targets):
+            out.append(i)
+    return out
+
+
+def referrals(scene: Scene) -> list[Referral]:
+    """All unambiguous referring texts the scene supports, one or more of each kind where possible."""
+    out: list[Referral] = []
+    seen_kinds: set[tuple[str, str]] = set()
+    for i, obj in enumerate(scene.objects):
+        same_kind = scene.matching(obj.colour, obj.shape)
+        if len(same_kind) == 1:
+            # Attribute text needs a distractor sharing one attribute, else a shape or colour alone would do.
+            if scene.matching(colour=obj.colour) != [i] or scene.matching(shape=obj.shape) != [i]:
+                out.append(Referral("attribute", f"the {obj.describe()}", [i], _distractors(scene, [i])))
+        else:
+            same_size = scene.matching(obj.colour, obj.shape, obj.size)
+            if same_size == [i]:
+                out.append(Referral("size", f"the {obj.describe(with_size=True)}", [i], _distractors(scene, [i])))
+            if obj.kind not in seen_kinds and len(same_kind) in NUMBERS and len(same_kind) >= 2:
+                seen_kinds.add(obj.kind)
+                words = phrase(obj.colour, obj.shape, plural=True)
+                out.append(Referral("count", f"{NUMBERS[len(same_kind)]} {words}", same_kind,
+                                    _distractors(scene, same_kind)))
+    singles = [r for r in out if r.kind == "attribute"]
+    for a, b in zip(singles[::2], singles[1::2]):  # groups of two uniquely named objects
+        targets = sorted(a.targets + b.targets)
+        if len(targets) < len(scene.objects):
+            out.append(Referral("group", f"{a.text} and {b.text}", targets, _distractors(scene, targets)))
+    return out
+
+
+def query_crop(scene: Scene, index: int, margin: float = 0.2) -> Image.Image:
+    """A picture of one object for image-conditioned intents: its box grown by `margin` on each side."""
+    box = scene.objects[index].box.expand(margin).clip(scene.width, scene.height)
+    return scene.image.crop(box.round().as_int_tuple())
+
+
+def subject_mask(scene: Scene, targets: list[int]) -> np.ndarray:
+    """The (H, W) uint8 mask (0/255) of the targets' visible pixels, for subject intents."""
+    mask = np.zeros((scene.height, scene.width), dtype=bool)
+    for t in targets:
+        mask |= scene.objects[t].mask
+    return mask.astype(np.uint8) * 255
+
+
+def tight_box(scene: Scene, targets: list[int]) -> Box:
+    return Box.union_all(scene.objects[t].box for t in targets)
+
+
+@dataclass
+class WorldCase:
+    """One benchmark case: a scene, what the user asked for, and the truth to measure a crop against."""
+
+    scene: Scene
+    referral: Referral
+
+    @property
+    def targets(self) -> list[int]:
+        return self.referral.targets
+
+    @property
+    def target_box(self) -> Box:
+        return tight_box(self.scene, self.targets)
+
+    def query_image(self) -> Image.Image | None:
+        return query_crop(self.scene, self.targets[0]) if len(self.targets) == 1 else None
+
+    def subject(self) -> np.ndarray:
+        return subject_mask(self.scene, self.targets)
+
+
+def benchmark_cases(n_scenes: int, seed: int = 0, kinds: tuple[str, ...] = KINDS) -> list[WorldCase]:
+    """One case per scene (the first kind in rotation the scene supports), from scenes seed*100000 + i.
+
+    Scenes with distractors are what the benchmark is about, so scenes get 3-8 objects here."""
+    cases: list[WorldCase] = []
+    i = 0
+    while len(cases) < n_scenes:
+        scene_seed = seed * 100_000 + i
+        i += 1
+        rng = np.random.default_rng(scene_seed + 7_777_777)
+        scene = generate_scene(scene_seed, n_objects=int(rng.integers(3, 9)))
+        options = referrals(scene)
+        wanted = kinds[len(cases) % len(kinds)]
+        pick = [r for r in options if r.kind == wanted] or [r for r in options if r.kind in kinds]
+        if pick:
+            cases.append(WorldCase(scene, pick[int(rng.integers(len(pick)))]))
+    return cases

@@ -1,0 +1,45 @@
+"""ClipCrop fusion: the union of matches consistent with the best one."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from intentcrop.core.box import Box
+from intentcrop.ground.fusion import Match, box_gap, fuse_matches, top_boxes_per_query
+
+BEST = Match(Box(100, 100, 200, 200), 0.8, "dog")
+
+
+@pytest.mark.parametrize(
+    "other, kept",
+    [
+        (Match(Box(210, 120, 290, 190), 0.6, "cat"), True),  # near, similar size, good score
+        (Match(Box(150, 150, 160, 160), 0.7, "ear"), False),  # much smaller than the best
+        (Match(Box(600, 600, 700, 700), 0.7, "dog"), False),  # far from the best
+        (Match(Box(210, 120, 290, 190), 0.1, "cat"), False),  # weak relative to the best
+        (Match(Box(101, 101, 200, 200), 0.7, "a dog"), False),  # the same box through another phrase
+    ],
+)
+def test_fusion_keeps_consistent_matches(other, kept):
+    grounding = fuse_matches([other, BEST], "text")
+    assert grounding.boxes[0] == BEST.box and grounding.phrases[0] == "dog"
+    assert (len(grounding.boxes) == 2) is kept
+    assert grounding.region == Box.union_all(grounding.boxes)
+    assert grounding.strict is False and grounding.source == "text"
+
+
+def test_nothing_scores_enough():
+    grounding = fuse_matches([Match(Box(0, 0, 10, 10), 0.01, "dog")], "text", min_score=0.05)
+    assert grounding.region is None and grounding.boxes == []
+
+
+def test_box_gap():
+    assert box_gap(Box(0, 0, 10, 10), Box(5, 5, 20, 20)) == 0
+    assert box_gap(Box(0, 0, 10, 10), Box(13, 14, 20, 20)) == pytest.approx(5.0)
+
+
+def test_top_boxes_per_query_applies_nms():
+    xyxy = np.array([[0, 0, 10, 10], [0, 0, 10, 11], [50, 50, 60, 60], [80, 80, 90, 90]], dtype=float)
+    scores = np.array([[0.9, 0.1], [0.8, 0.2], [0.5, 0.9], [0.4, 0.3]])
+    assert top_boxes_per_query(xyxy, scores, per_query=2) == [[0, 2], [2, 3]]

@@ -1,0 +1,130 @@
+"""OWL-ViT grounding: coordinate frames through the real processors, and the stage on tiny checkpoints."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from intentcrop.core.box import Box
+from intentcrop.core.context import CropContext
+from intentcrop.core.intent import Intent
+from intentcrop.ground.owlvit import PADDED_SQUARE, STRETCHED, OwlVitGrounder, box_frame, model_boxes_to_pixels
+from intentcrop.io.image import load_image
+
+
+def _to_model_frame(box: Box, width: int, height: int, frame: str) -> list[float]:
+    """Inverse of model_boxes_to_pixels, written independently: pixels -> normalised cx, cy, w, h."""
+    sx, sy = (max(width, height),) * 2 if frame == PADDED_SQUARE else (width, height)
+    return [(box.x1 + box.x2) / 2 / sx, (box.y1 + box.y2) / 2 / sy, box.width / sx, box.height / sy]
+
+
+@pytest.mark.parametrize("frame", [STRETCHED, PADDED_SQUARE])
+@pytest.mark.parametrize("size, box", [((640, 480), (100, 50, 300, 400)), ((300, 900), (10, 500, 290, 880)),
+                                       ((512, 512), (0, 0, 512, 512))])
+def test_model_boxes_map_back_to_pixels(frame, size, box):
+    target = Box.from_xyxy(box)
+    cxcywh = np.array([_to_model_frame(target, *size, frame)])
+    np.testing.assert_allclose(model_boxes_to_pixels(cxcywh, *size, frame)[0], box, atol=1e-6)
+
+
+def test_boxes_reaching_into_padding_are_clipped():
+    # OWLv2 frame of a 400x200 image: the lower half of the square is padding
+    xyxy = model_boxes_to_pixels(np.array([[0.5, 0.5, 0.5, 0.5]]), 400, 200, PADDED_SQUARE)[0]
+    np.testing.assert_allclose(xyxy, [100, 100, 300, 200])
+
+
+def _bright_box_in_input(pixel_values) -> tuple[float, float, float, float]:
+    """Normalised cx, cy, w, h of the bright pixels in a processed (1, 3, S, S) input."""
+    arr = pixel_values[0].float().mean(0).numpy()
+    ys, xs = np.nonzero(arr > arr.min() + 0.5 * (arr.max() - arr.min()))
+    s = arr.shape[0]
+    x1, x2, y1, y2 = xs.min() / s, (xs.max() + 1) / s, ys.min() / s, (ys.max() + 1) / s
+    return (x1 + x2) / 2, (y1 + y2) / 2, x2 - x1, y2 - y1
+
+
+def _exif_rotated_jpeg(upright: Image.Image) -> bytes:
+    """Store `upright` rotated, with EXIF Orientation 6 (rotate 90 CW to view), as a camera does."""
+    stored = upright.transpose(Image.Transpose.ROTATE_90)  # 90 CCW; viewing applies 90 CW
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    buf = io.BytesIO()
+    stored.save(buf, format="JPEG", exif=exif, quality=95)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("kind, frame", [("owlvit", STRETCHED), ("owlv2", PADDED_SQUARE)])
+@pytest.mark.parametrize("exif", [False, True])
+def test_frame_matches_the_real_processor(tiny_models, kind, frame, exif):
+    """A bright rectangle placed by construction is found in the processed input (after padding, resizing and
+    EXIF rotation) and maps back to where it was drawn, to within one input pixel."""
+    pytest.importorskip("torch")
+    from intentcrop.models import load_grounding_model
+
+    processor = load_grounding_model(tiny_models[kind]).processor.image_processor
+    assert box_frame(processor) == frame
+    width, height, target = 240, 120, Box(150, 30, 210, 90)
+    upright = Image.new("RGB", (width, height), (0, 0, 0))
+    upright.paste((255, 255, 255), target.as_int_tuple())
+    image = load_image(_exif_rotated_jpeg(upright)) if exif else upright
+    assert image.size == (width, height)
+    pixel_values = processor(images=[image], return_tensors="pt")["pixel_values"]
+    found = model_boxes_to_pixels(np.array([_bright_box_in_input(pixel_values)]), width, height, frame)[0]
+    one_input_pixel = max(width, height) / pixel_values.shape[-1]
+    np.testing.assert_allclose(found, target.to_list(), atol=1.5 * one_input_pixel)
+
+
+def _ctx(text=None, query_image=None, size=(160, 120)) -> CropContext:
+    rng = np.random.default_rng(0)
+    image = Image.fromarray(rng.integers(0, 255, (size[1], size[0], 3), dtype=np.uint8))
+    return CropContext(image=image, intent=Intent(text=text, query_image=query_image))
+
+
+@pytest.mark.parametrize("kind", ["owlvit", "owlv2"])
+def test_text_grounding_on_tiny_models(tiny_models, kind):
+    grounder = OwlVitGrounder(model=str(tiny_models[kind]), min_score=0.0)
+    ctx = _ctx(text="the red car and the dog")
+    cxcywh, probs = grounder.detect_text(ctx.image, ["the red car and the dog", "red car", "dog"])
+    cfg = grounder.loaded.model.config.vision_config
+    tokens = (cfg.image_size // cfg.patch_size) ** 2
+    assert cxcywh.shape == (tokens, 4) and probs.shape == (tokens, 3)
+    assert ((probs >= 0) & (probs <= 1)).all()
+    grounding = grounder.ground(ctx)
+    assert grounding.source == "text" and grounding.strict is False and grounding.boxes
+    assert set(grounding.phrases) <= {"the red car and the dog", "red car", "dog"}
+    assert grounding.region == Box.union_all(grounding.boxes)
+    assert all(0 <= b.x1 <= b.x2 <= ctx.width and 0 <= b.y1 <= b.y2 <= ctx.height for b in grounding.boxes)
+
+
+@pytest.mark.parametrize("kind", ["owlvit", "owlv2"])
+def test_query_image_grounding_on_tiny_models(tiny_models, kind):
+    grounder = OwlVitGrounder(model=str(tiny_models[kind]), min_score=0.0)
+    query = Image.new("RGB", (40, 40), (200, 30, 30))
+    ctx = _ctx(query_image=query)
+    grounding = grounder.ground(ctx)
+    assert grounding.source == "query_image" and grounding.phrases and set(grounding.phrases) == {"query image"}
+    assert grounding.region is not None and grounding.region.area > 0
+
+
+def test_grounder_uses_model_outputs_in_the_image_frame(tiny_models, monkeypatch):
+    """Synthetic logits/boxes: the best token's box, mapped to pixels, is the region; weak tokens are ignored."""
+    grounder = OwlVitGrounder(model=str(tiny_models["owlv2"]))
+    ctx = _ctx(text="dog", size=(200, 100))
+    target = Box(20, 10, 80, 90)
+    boxes = np.tile([0.5, 0.5, 0.1, 0.1], (16, 1))
+    boxes[5] = _to_model_frame(target, 200, 100, PADDED_SQUARE)
+    probs = np.full((16, 2), 0.01)
+    probs[5] = 0.9
+    monkeypatch.setattr(grounder, "detect_text", lambda image, queries: (boxes, probs[:, : len(queries)]))
+    grounding = grounder.ground(ctx)
+    np.testing.assert_allclose(grounding.region.to_list(), target.to_list(), atol=1e-6)
+    assert grounding.scores[0] == pytest.approx(0.9)
+
+
+def test_grounding_without_text_or_query_is_an_error(tiny_models):
+    from intentcrop.errors import IntentCropError
+
+    with pytest.raises(IntentCropError, match="needs a text or a query image"):
+        OwlVitGrounder(model=str(tiny_models["owlvit"])).ground(_ctx())

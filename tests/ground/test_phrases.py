@@ -1,0 +1,47 @@
+"""Text -> grounding queries: the full text first, then its noun phrases."""
+
+from __future__ import annotations
+
+import pytest
+
+from intentcrop.ground import phrases
+from intentcrop.ground.phrases import grounding_queries, noun_phrases, phrase_backend, rule_noun_phrases
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("the woman and the three dogs on the boat", ["woman", "three dogs", "boat"]),
+        ("keep the red car", ["red car"]),
+        ("a lighthouse at sunset, with waves", ["lighthouse", "sunset", "waves"]),
+        ("it", []),
+    ],
+)
+def test_rule_chunker(text, expected):
+    assert rule_noun_phrases(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text, must_contain",
+    [("the woman and the three dogs on the boat", {"woman", "boat"}), ("a red car near the old house", {"red car"})],
+)
+def test_noun_phrases_with_active_backend(text, must_contain):
+    found = noun_phrases(text)
+    assert must_contain <= set(found), (phrase_backend(), found)
+    assert not any(p.split()[0].lower() in {"the", "a", "an"} for p in found)  # determiners stripped
+
+
+def test_queries_start_with_full_text_and_are_capped():
+    queries = grounding_queries("  the woman   and the dog on the boat ", max_phrases=2)
+    assert queries[0] == "the woman and the dog on the boat"
+    assert len(queries) == 3 and len(set(queries)) == 3
+
+
+def test_single_noun_text_is_not_repeated():
+    assert grounding_queries("dog") == ["dog"]
+
+
+def test_blank_fallback(monkeypatch):
+    spacy = pytest.importorskip("spacy")
+    monkeypatch.setattr(phrases, "_nlp", lambda: (spacy.blank("en"), "spacy-blank+rules"))
+    assert noun_phrases("the woman and the three dogs on the boat") == ["woman", "three dogs", "boat"]
