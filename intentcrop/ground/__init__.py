@@ -5,17 +5,16 @@
 * subject     -> its box or mask's box, in core (`Intent.subject_box`), strict
 
 Each grounder returns `intentcrop.core.context.Grounding` (boxes, scores, matched phrases, region = union
-of the kept matches, strict=False). The "framing" scorer here rates how a crop frames that region.
+of the kept matches, strict=False). How a crop frames that region is scored in `intentcrop.score.framing`.
 torch and transformers load only when a grounder first runs.
 """
 
-from intentcrop.ground.framing import FramingScorer
 from intentcrop.ground.fusion import Match, box_gap, fuse_matches, top_boxes_per_query
 from intentcrop.ground.owlvit import PADDED_SQUARE, STRETCHED, OwlVitGrounder, box_frame, model_boxes_to_pixels
 from intentcrop.ground.phrases import grounding_queries, noun_phrases, phrase_backend, rule_noun_phrases
 
 __all__ = [
-    "FramingScorer", "Match", "OwlVitGrounder", "PADDED_SQUARE", "STRETCHED", "box_frame", "box_gap", "fuse_matches",
+    "Match", "OwlVitGrounder", "PADDED_SQUARE", "STRETCHED", "box_frame", "box_gap", "fuse_matches",
     "grounding_queries", "model_boxes_to_pixels", "noun_phrases", "phrase_backend", "rule_noun_phrases",
     "top_boxes_per_query",
 ]

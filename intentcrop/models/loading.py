@@ -103,7 +103,7 @@ def _missing(spec: ModelSpec, why: str) -> ModelNotAvailableError:
     if spec.is_local:
         how = "save the model there with `model.save_pretrained(PATH)` and `processor.save_pretrained(PATH)`"
     else:
-        how = (f"download it once with network access (`huggingface-cli download {spec.source}`, or any run of "
+        how = (f"download it once with network access (`hf download {spec.source}`, or any run of "
                f"intentcrop while online), or pass a local folder saved with save_pretrained: --model PATH")
     return ModelNotAvailableError(f"model {spec.name!r} ({spec.describe()}) is not available: {why}. To provide it, {how}")
 

@@ -41,7 +41,7 @@ class OwlWorldConfig:
     text_width: int = 64
     text_layers: int = 2
     heads: int = 4
-    steps: int = 3000
+    steps: int = 6000
     batch_size: int = 16
     queries_per_image: int = 8
     lr: float = 1e-3

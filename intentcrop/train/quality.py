@@ -37,7 +37,7 @@ from intentcrop.propose.proposer import DefaultProposer
 from intentcrop.score.features import FEATURE_NAMES, features_for
 from intentcrop.score.learned import CropQualityModel, hinge_basis
 
-FEATURE_VERSION = "features-v4"  # bump when features or the cached lists change meaning  # bump when features.py changes meaning, to invalidate caches
+FEATURE_VERSION = "features-v5"  # bump when features.py or the cached lists change meaning, to invalidate caches
 
 
 # -- data -------------------------------------------------------------------------------------------

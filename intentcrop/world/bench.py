@@ -32,6 +32,7 @@ from typing import Any, Callable
 import numpy as np
 
 from intentcrop.core.box import Box
+from intentcrop.errors import InvalidIntentError
 from intentcrop.world.referring import WorldCase, benchmark_cases
 
 RATIOS = ("1:1", "4:5", "16:9", "3:2")
@@ -115,6 +116,7 @@ def run_world_bench(n_scenes: int = 40, seed: int = 0, models: tuple[str, ...] |
             raise FileNotFoundError(f"world model folder {m} is missing; train it with `intentcrop train world`")
     cases = benchmark_cases(n_scenes, seed=seed)
     rows: list[CaseResult] = []
+    impossible: list[dict[str, Any]] = []  # asked ratios no crop holding the subject can meet (skipped)
     t0 = time.time()
     for ci, case in enumerate(cases):
         ratio_label = RATIOS[ci % len(RATIOS)]
@@ -131,8 +133,13 @@ def run_world_bench(n_scenes: int = 40, seed: int = 0, models: tuple[str, ...] |
                 if args is None:
                     continue
                 model_args = {} if intent == "subject" else {"model": list(models), "device": device}
-                out = intentcrop.crop(case.scene.image, ratio=ratio, k=1, min_scale=min_scale, return_output=True,
-                                      **args, **model_args)
+                try:
+                    out = intentcrop.crop(case.scene.image, ratio=ratio, k=1, min_scale=min_scale,
+                                          return_output=True, **args, **model_args)
+                except InvalidIntentError:  # e.g. a tall subject at 16:9 in a portrait image: no crop can hold it
+                    impossible.append({"intent": intent, "seed": case.scene.seed, "ratio": ratio,
+                                       "text": case.referral.text})
+                    continue
                 record(intent, "conditioned", out.results[0].box)
                 record(intent, "free-form", free)
                 region = out.grounding.region if out.grounding is not None else None
@@ -141,7 +148,7 @@ def run_world_bench(n_scenes: int = 40, seed: int = 0, models: tuple[str, ...] |
         if progress is not None and ((ci + 1) % 10 == 0 or ci + 1 == len(cases)):
             progress(f"bench world: {ci + 1}/{len(cases)} scenes ({time.time() - t0:.0f}s)")
     return {"rows": rows, "summary": summarize(rows), "seconds": round(time.time() - t0, 1),
-            "cases": len(cases), "seed": seed, "models": list(models)}
+            "cases": len(cases), "seed": seed, "models": list(models), "impossible": impossible}
 
 
 METRICS = ("all_in", "contain", "exclude", "ratio_err", "iou", "framed")

@@ -10,7 +10,7 @@ from intentcrop.core.box import Box
 from intentcrop.core.candidates import Candidates
 from intentcrop.core.context import CropContext, Grounding
 from intentcrop.core.intent import Intent
-from intentcrop.ground.framing import FramingScorer
+from intentcrop.score.framing import FramingScorer
 
 
 def _ctx(region=None):
