@@ -27,7 +27,8 @@ from intentcrop.select import select_top_k
 
 # Named pipelines. Each scorer entry is (registered name, weight, constructor arguments).
 PIPELINE_CONFIGS: dict[str, dict[str, Any]] = {
-    # Offline, no downloads: the learned crop-quality model (falls back to hand-made features if absent).
+    # Offline, no downloads: the learned crop-quality model (a missing or unreadable model file raises
+    # ModelNotAvailableError saying how to train one; the scorer "heuristic" is the model-free alternative).
     "default": {
         "proposer": ("default", {}),
         "grounders": {"text": ("owlvit", {}), "query_image": ("owlvit", {})},

@@ -88,7 +88,7 @@ class SmartcropCropper:
     name = "smartcrop"
 
     def __init__(self, ratios: Sequence[tuple[int, int]] = SMARTCROP_RATIOS, min_scale: float = SMARTCROP_MIN_SCALE,
-                 target_side: int = SMARTCROP_TARGET_SIDE) -> None:
+                 target_side: int | None = SMARTCROP_TARGET_SIDE) -> None:
         try:
             from smartcrop import SmartCrop
         except ImportError as exc:
@@ -99,7 +99,11 @@ class SmartcropCropper:
         self.min_scale = min_scale
         self.target_side = target_side
 
-    def _target(self, ratio: float) -> tuple[int, int]:
+    def _target(self, ratio: float, width: int, height: int) -> tuple[int, int]:
+        if self.target_side is None:  # full resolution: ask for the largest crop, so smartcrop does not prescale
+            from intentcrop.propose.geometry import largest_ratio_window
+
+            return largest_ratio_window(width, height, ratio)
         if ratio >= 1:
             return self.target_side, max(1, round(self.target_side / ratio))
         return max(1, round(self.target_side * ratio)), self.target_side
@@ -112,7 +116,7 @@ class SmartcropCropper:
         ratios = [ratio] if ratio is not None else self.ratios + [width / height]
         best = None
         for r in ratios:
-            tw, th = self._target(r)
+            tw, th = self._target(r, width, height)
             top = self._smartcrop.crop(image, width=tw, height=th, min_scale=self.min_scale)["top_crop"]
             if best is None or top["score"] > best["score"]:
                 best = top
@@ -138,11 +142,22 @@ class IntentCropCropper:
         return results[0].box
 
 
+class FullResolutionSmartcropCropper(SmartcropCropper):
+    """smartcrop analysing the full-resolution image (no prescale): slower, the setting of the issue's
+    reference numbers (0.589 IoU, 0.35 s per image on FCDB dev)."""
+
+    name = "smartcrop-full"
+
+    def __init__(self) -> None:
+        super().__init__(target_side=None)
+
+
 CROPPERS: dict[str, Callable[[], Cropper]] = {
     "intentcrop": IntentCropCropper,
     "center": CenterCropper,
     "whole": WholeImageCropper,
     "smartcrop": SmartcropCropper,
+    "smartcrop-full": FullResolutionSmartcropCropper,
 }
 
 

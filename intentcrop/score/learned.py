@@ -9,6 +9,11 @@ The model ranks candidate crops of one image from the hand-crafted features in
   is exact, which is what the explanation reports.
 - "mlp": one hidden tanh layer over the standardised features; shares are gradient x (z - mean z).
 
+On top of the learned score, one rule no photo editor breaks is applied as a fixed prior, not
+learned: a border must not slice a face (`face_rule`, -defaults.FACE_CUT_PENALTY per unit of
+`face_cut_depth`). Only ~3% of FCDB images show a detectable face, too few for the ranker to learn
+that reliably; the rule is booked under the feature's name, so explanations stay exact.
+
 The model file is an .npz holding the weights, feature names, normalisation, knots and a JSON
 `meta` record (seed, command, cross-validation numbers). The packaged file is
 `intentcrop/data/crop_quality.npz`; `LearnedScorer(model_path=...)` (CLI `--model PATH`) loads another.
@@ -23,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from intentcrop import defaults
 from intentcrop.core.candidates import Candidates
 from intentcrop.core.context import CropContext
 from intentcrop.errors import ModelNotAvailableError
@@ -128,6 +134,18 @@ class CropQualityModel:
         return np.array([FEATURE_NAMES.index(n) for n in self.feature_names], dtype=np.int64)
 
 
+FACE_RULE_FEATURE = "face_cut_depth"
+
+
+def face_rule(all_features: np.ndarray, penalty: "float | None" = None) -> np.ndarray:
+    """(N,) the fixed prior added to the learned score: -penalty x how deep a border cuts into a face.
+
+    `all_features` has every column of `features.FEATURE_NAMES`. A face halved by a border (depth 0.5)
+    costs FACE_CUT_PENALTY / 2 log-odds against a candidate that keeps it whole or leaves it out."""
+    penalty = defaults.FACE_CUT_PENALTY if penalty is None else penalty
+    return -penalty * np.asarray(all_features, dtype=np.float64)[:, FEATURE_NAMES.index(FACE_RULE_FEATURE)]
+
+
 _MODEL_CACHE: dict[str, CropQualityModel] = {}
 
 
@@ -197,13 +215,18 @@ class LearnedScorer:
         self._columns = self.model.feature_index()
 
     def score(self, ctx: CropContext, candidates: Candidates) -> dict[str, np.ndarray]:
-        features = features_for(ctx, candidates.xyxy)[:, self._columns]
+        all_features = features_for(ctx, candidates.xyxy)
+        features = all_features[:, self._columns]
         share = self.model.contributions(features)
-        total = self.model.score(features)
+        rule = face_rule(all_features)
+        total = self.model.score(features) + rule
         terms: dict[str, np.ndarray] = {"total": total}
         for j, name in enumerate(self.model.feature_names):  # shares add up to the total (additive models)
             terms[name] = share[:, j]
             terms[VALUE_PREFIX + name] = features[:, j]
+        # The face rule is booked under its feature, so the shares still add up to the total.
+        terms[FACE_RULE_FEATURE] = terms.get(FACE_RULE_FEATURE, 0.0) + rule
+        terms[VALUE_PREFIX + FACE_RULE_FEATURE] = all_features[:, FEATURE_NAMES.index(FACE_RULE_FEATURE)]
         return terms
 
     def explain(self, winner: dict[str, float], all_terms: dict[str, np.ndarray]) -> list[str]:

@@ -42,6 +42,8 @@ class OwlWorldConfig:
     text_layers: int = 2
     heads: int = 4
     steps: int = 6000
+    refine_steps: int = 2000
+    refine_lr: float = 3e-4
     batch_size: int = 16
     queries_per_image: int = 8
     lr: float = 1e-3
@@ -324,25 +326,19 @@ def detection_loss(outputs, boxes: list, labels: list, alpha: float = 0.25, gamm
 # -- training ---------------------------------------------------------------------------------
 
 
-def train_owlvit(out_dir: str | Path | None, cfg: OwlWorldConfig | None = None,
-                 log: Callable[[str], None] = print) -> dict[str, Any]:
-    """Train from `cfg.seed`, save to `out_dir` (if given); returns losses and timing."""
+def _run_phase(model: Any, processor: Any, cfg: OwlWorldConfig, steps: int, lr: float, warmup: int,
+               rng: np.random.Generator, seed_base: int, name: str, log: Callable[[str], None]) -> list[float]:
+    """`steps` AdamW steps with linear warmup and cosine decay on fresh scenes seed_base + ...; the losses."""
     import torch
 
-    cfg = cfg or OwlWorldConfig()
-    torch.set_num_threads(cfg.threads)
-    processor = build_owlvit_processor(cfg.image_size)
-    model = build_model(cfg, processor.tokenizer)
-    model.train()
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=0.01)
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
     sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min(1.0, (s + 1) / cfg.warmup) * 0.5 * (1 + math.cos(math.pi * min(s, cfg.steps) / cfg.steps)))
-    rng = np.random.default_rng(cfg.seed)
+        opt, lambda s: min(1.0, (s + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * min(s, steps) / steps)))
     history: list[float] = []
     t0 = time.time()
     running: dict[str, float] = {}
-    for step in range(cfg.steps):
-        seeds = [cfg.seed * 10_000_000 + step * cfg.batch_size + i for i in range(cfg.batch_size)]
+    for step in range(steps):
+        seeds = [seed_base + step * cfg.batch_size + i for i in range(cfg.batch_size)]
         batch = make_batch(processor, seeds, rng, cfg)
         outputs = model(**batch["inputs"])
         losses = detection_loss(outputs, batch["boxes"], batch["labels"])
@@ -354,11 +350,44 @@ def train_owlvit(out_dir: str | Path | None, cfg: OwlWorldConfig | None = None,
         for k, v in losses.items():
             running[k] = running.get(k, 0.0) + float(v.detach())
         history.append(float(losses["loss"].detach()))
-        if (step + 1) % cfg.log_every == 0 or step + 1 == cfg.steps:
+        if (step + 1) % cfg.log_every == 0 or step + 1 == steps:
             n = cfg.log_every if (step + 1) % cfg.log_every == 0 else (step + 1) % cfg.log_every
             msg = " ".join(f"{k} {v / n:.3f}" for k, v in running.items())
-            log(f"owlvit step {step + 1}/{cfg.steps} {msg} ({time.time() - t0:.0f}s)")
+            log(f"owlvit {name} step {step + 1}/{steps} {msg} ({time.time() - t0:.0f}s)")
             running = {}
+    return history
+
+
+def train_owlvit(out_dir: str | Path | None, cfg: OwlWorldConfig | None = None,
+                 log: Callable[[str], None] = print, resume_from: str | Path | None = None) -> dict[str, Any]:
+    """Train from `cfg.seed` (phase 1: `steps` at `lr`; phase 2: `refine_steps` more at `refine_lr` on new
+    scenes), save to `out_dir` (if given); returns the model, processor, losses and timing.
+
+    resume_from: a folder holding the phase-1 model of the same config and seed (a saved `train_owlvit`
+    result with refine_steps=0); phase 1 is then loaded instead of trained. Each phase starts from its own
+    seeded generators, so resuming gives the same model as training both phases in one run."""
+    import torch
+    from transformers import OwlViTForObjectDetection
+
+    cfg = cfg or OwlWorldConfig()
+    torch.set_num_threads(cfg.threads)
+    processor = build_owlvit_processor(cfg.image_size)
+    t0 = time.time()
+    if resume_from is not None:
+        model = OwlViTForObjectDetection.from_pretrained(resume_from)
+        history = list(json.loads((Path(resume_from) / "training.json").read_text()).get("losses", []))
+        log(f"owlvit: phase 1 loaded from {resume_from}")
+    else:
+        model = build_model(cfg, processor.tokenizer)
+        model.train()
+        history = _run_phase(model, processor, cfg, cfg.steps, cfg.lr, cfg.warmup, np.random.default_rng(cfg.seed),
+                             cfg.seed * 10_000_000, "phase 1", log)
+    model.train()
+    if cfg.refine_steps:
+        # A second, gentler schedule on unseen scenes sharpens attribute discrimination.
+        history += _run_phase(model, processor, cfg, cfg.refine_steps, cfg.refine_lr, cfg.warmup,
+                              np.random.default_rng(cfg.seed + 1000), cfg.seed * 10_000_000 + 5_000_000,
+                              "phase 2", log)
     model.eval()
     result = {"config": asdict(cfg), "seconds": round(time.time() - t0, 1), "losses": history}
     if out_dir is not None:
@@ -374,8 +403,9 @@ def save(model: Any, processor: Any, out_dir: str | Path, result: dict[str, Any]
     write_tokenizer_files(out)  # the standard CLIP vocab.json + merges.txt beside tokenizer.json
     losses = result["losses"]
     summary = {"config": result["config"], "seconds": result["seconds"], "first_loss": losses[0] if losses else None,
-               "last_loss": float(np.mean(losses[-50:])) if losses else None}
-    (out / "training.json").write_text(json.dumps(summary, indent=2))
+               "last_loss": float(np.mean(losses[-50:])) if losses else None,
+               "losses": [round(v, 4) for v in losses]}
+    (out / "training.json").write_text(json.dumps(summary, indent=1))
     return out
 
 

@@ -7,7 +7,9 @@ Recipe (deterministic given the seed):
    are cached on disk, keyed by the feature list, proposal defaults and image list.
 2. Train a ranker with a listwise loss (ListNet, Cao et al. 2007): within each image the target
    distribution is softmax(IoU / tau), so crops near the human crop rank above crops far from it.
-   Parameters are fitted with L-BFGS (scipy) from a seeded initialisation.
+   Parameters are fitted with L-BFGS (scipy) from a seeded initialisation. The scorer's fixed face
+   rule (`learned.face_rule`) is part of every score during training and evaluation, so the model
+   learns what the rule leaves over and CV measures what `intentcrop crop` ships.
 3. Choose the model shape and regularisation by k-fold cross-validation on train (top-1 IoU of
    the free-form ranking), printing each fold's validation numbers; refit the chosen one on all
    of train and save it with its metadata (seed, command, CV numbers).
@@ -35,7 +37,7 @@ from intentcrop.errors import IntentCropError
 from intentcrop.io.image import load_image
 from intentcrop.propose.proposer import DefaultProposer
 from intentcrop.score.features import FEATURE_NAMES, features_for
-from intentcrop.score.learned import CropQualityModel, hinge_basis
+from intentcrop.score.learned import CropQualityModel, face_rule, hinge_basis
 
 FEATURE_VERSION = "features-v5"  # bump when features.py or the cached lists change meaning, to invalidate caches
 
@@ -192,7 +194,7 @@ class _Batch:
     """Training lists concatenated, with segment bookkeeping for per-list softmax."""
 
     def __init__(self, lists: Sequence[CandidateList], cfg: ModelConfig, rng: np.random.Generator) -> None:
-        feats, targets, lengths = [], [], []
+        feats, targets, lengths, offsets = [], [], [], []
         for c in lists:
             idx = np.arange(len(c.iou))
             if len(idx) > cfg.max_per_list:
@@ -200,11 +202,13 @@ class _Batch:
                 rest = rng.choice(np.setdiff1d(idx, best), cfg.max_per_list - len(best), replace=False)
                 idx = np.sort(np.concatenate([best, rest]))
             feats.append(c.features[idx].astype(np.float64))
+            offsets.append(rule_offset(c.features[idx]))
             t = c.iou[idx] / cfg.tau
             t = np.exp(t - t.max())
             targets.append(t / t.sum())
             lengths.append(len(idx))
         self.features = np.concatenate(feats)
+        self.offset = np.concatenate(offsets)  # the fixed face rule, added to every learned score
         self.target = np.concatenate(targets)
         self.lengths = np.array(lengths)
         self.starts = np.concatenate([[0], np.cumsum(self.lengths)[:-1]])
@@ -212,6 +216,7 @@ class _Batch:
 
     def listnet(self, scores: np.ndarray) -> tuple[float, np.ndarray]:
         """Mean over lists of cross-entropy(target, softmax(scores)) and its gradient w.r.t. scores."""
+        scores = scores + self.offset
         seg_max = np.maximum.reduceat(scores, self.starts)
         shifted = scores - np.repeat(seg_max, self.lengths)
         e = np.exp(shifted)
@@ -220,6 +225,13 @@ class _Batch:
         loss = -float((self.target * log_p).sum()) / self.n_lists
         grad = (np.exp(log_p) - self.target) / self.n_lists
         return loss, grad
+
+
+def rule_offset(features: np.ndarray) -> np.ndarray:
+    """The scorer's fixed face rule for rows of all `FEATURE_NAMES` columns (zeros for other column sets)."""
+    if features.shape[1] != len(FEATURE_NAMES):
+        return np.zeros(len(features))
+    return face_rule(features)
 
 
 def _knots(z: np.ndarray, count: int) -> np.ndarray:
@@ -307,7 +319,7 @@ def evaluate_lists(model: CropQualityModel, lists: Iterable[CandidateList]) -> d
     cols = model.feature_index()
     per: dict[str, list[tuple[float, ...]]] = {}
     for c in lists:
-        scores = model.score(c.features[:, cols])
+        scores = model.score(c.features[:, cols]) + rule_offset(c.features)
         best = int(np.argmax(scores))
         W, H = c.size
         box = weighted_box(c.xyxy, scores, defaults.CONSENSUS_TOP, defaults.CONSENSUS_TEMPERATURE)

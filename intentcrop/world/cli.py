@@ -22,8 +22,13 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0, help="training seed: the same seed gives the same models")
     p.add_argument("--owlvit-steps", type=int, default=OwlWorldConfig.steps, help="OWL-ViT training steps")
     p.add_argument("--clip-steps", type=int, default=ClipWorldConfig.steps, help="CLIP training steps")
+    p.add_argument("--owlvit-refine-steps", type=int, default=OwlWorldConfig.refine_steps,
+                   help="OWL-ViT phase-2 steps (lower learning rate, new scenes)")
+    p.add_argument("--owlvit-resume", metavar="DIR", default=None,
+                   help="load OWL-ViT phase 1 from this folder (a run with --owlvit-refine-steps 0) and train phase 2")
     p.add_argument("--only", choices=("owlvit", "clip"), default=None, help="train just one of the two models")
-    p.add_argument("--threads", type=int, default=2, help="torch CPU threads (default 2)")
+    p.add_argument("--threads", type=int, default=1,
+                   help="torch CPU threads (default 1, which reproduces fixtures/world bit for bit; 2 is faster)")
     p.add_argument("--eval-scenes", type=int, default=60, help="held-out scenes for the accuracy check (0: skip)")
 
 
@@ -47,8 +52,9 @@ def run(args: argparse.Namespace) -> int:
     report: dict[str, object] = {}
     t0 = time.time()
     if args.only in (None, "owlvit"):
-        cfg = OwlWorldConfig(steps=args.owlvit_steps, seed=args.seed, threads=args.threads)
-        result = train_owlvit(out / "owlvit", cfg, log=log)
+        cfg = OwlWorldConfig(steps=args.owlvit_steps, refine_steps=args.owlvit_refine_steps, seed=args.seed,
+                             threads=args.threads)
+        result = train_owlvit(out / "owlvit", cfg, log=log, resume_from=args.owlvit_resume)
         if args.eval_scenes:
             report["owlvit"] = evaluate_grounding(result["model"], result["processor"], args.eval_scenes)
             log(f"owlvit held-out grounding: {report['owlvit']}")

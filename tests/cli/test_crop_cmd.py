@@ -103,3 +103,20 @@ def test_subject_box_is_kept(photo, capsys):
     assert main(["crop", str(photo), "--subject", "300,300,420,480", "--ratio", "16:9", "-k", "1", "--json"]) == 0
     box = json.loads(capsys.readouterr().out)["crops"][0]["box"]
     assert box["x1"] <= 300 and box["y1"] <= 300 and box["x2"] >= 420 and box["y2"] >= 480
+
+
+def test_model_flag_takes_a_crop_quality_file(photo, tmp_path, capsys):
+    from intentcrop.score.learned import DEFAULT_MODEL_PATH
+
+    copy = tmp_path / "mine.npz"
+    copy.write_bytes(DEFAULT_MODEL_PATH.read_bytes())
+    assert main(["crop", str(photo), "-k", "1", "--json", "--model", str(copy)]) == 0
+    ours = json.loads(capsys.readouterr().out)["crops"][0]["box"]
+    assert main(["crop", str(photo), "-k", "1", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["crops"][0]["box"] == ours  # same weights, same crop
+    assert main(["crop", str(photo), "--model", str(tmp_path / "absent.npz")]) == 1
+    assert "absent.npz: no such file" in capsys.readouterr().err
+    broken = tmp_path / "broken.npz"
+    broken.write_bytes(b"not a zip")
+    assert main(["crop", str(photo), "--model", str(broken)]) == 1
+    assert "broken.npz" in capsys.readouterr().err

@@ -9,9 +9,13 @@ from PIL import Image, ImageDraw
 from intentcrop.core.context import CropContext
 from intentcrop.core.intent import Intent
 from intentcrop.score.features import (
-    FEATURE_NAMES, FEATURE_PHRASES, _face_features, box_sums, candidate_features, features_for, image_maps,
-    summed_area,
+    FEATURE_NAMES, FEATURE_PHRASES, _face_cascade, _face_features, _face_placement, box_sums, candidate_features,
+    detect_faces, features_for, image_maps, summed_area,
 )
+from intentcrop.core.box import pairwise_iou
+
+# The sample's face (intentcrop/data/sample.jpg, 512x512), marked by hand: forehead to chin, cheek to cheek.
+SAMPLE_FACE = (175, 55, 280, 190)
 
 
 def scene(width: int = 400, height: int = 300, obj=(40, 100, 140, 200)) -> Image.Image:
@@ -140,3 +144,44 @@ def test_candidate_features_of_no_boxes():
     ctx = CropContext(image=scene(), intent=Intent())
     out = candidate_features(image_maps(ctx), np.zeros((0, 4)), 400, 300)
     assert out.shape == (0, len(FEATURE_NAMES))
+
+
+@pytest.mark.parametrize(
+    "box, depth, headroom, offset",
+    [([0, 0, 100, 100], 0.0, 0.2, 0.0),  # face whole, centred, 20 px above it in a 100-px crop
+     ([0, 30, 100, 100], 0.25, -10 / 70, 0.0),  # top border through the face: a quarter of it is cut
+     ([0, 0, 100, 40], 0.5, 0.5, 0.0),  # bottom border halves it
+     ([60, 0, 100, 100], 0.0, 0.2, 0.5 + 10 / 40)],  # face left out entirely: nothing is sliced
+)
+def test_face_placement(box, depth, headroom, offset):
+    faces = np.array([[40, 20, 60, 60]], dtype=float)
+    x1, y1, x2, y2 = (np.array([v]) for v in box)
+    got_depth, got_headroom, got_offset, size = _face_placement(faces, x1, y1, x2, y2)
+    assert got_depth[0] == pytest.approx(depth)
+    assert got_headroom[0] == pytest.approx(headroom)
+    assert got_offset[0] == pytest.approx(offset)
+    assert size[0] == pytest.approx(800 / ((box[2] - box[0]) * (box[3] - box[1])))
+
+
+def test_no_faces_means_constant_placement_features():
+    out = _face_placement(np.zeros((0, 4)), np.array([0, 3]), np.array([0, 1]), np.array([5, 9]), np.array([5, 7]))
+    assert all(np.all(v == 0.0) for v in out)
+
+
+@pytest.mark.skipif(_face_cascade() is None, reason="this OpenCV has no Haar cascades (OpenCV 5 dropped them)")
+def test_the_sample_portraits_face_is_found_and_cut_faces_are_measured(sample_image_path):
+    ctx = CropContext(image=Image.open(sample_image_path).convert("RGB"), intent=Intent())
+    maps = image_maps(ctx)
+    faces = maps.faces / maps.scale
+    assert len(faces) == 1
+    assert pairwise_iou(faces, np.array([SAMPLE_FACE], dtype=float))[0, 0] > 0.6
+    boxes = np.array([[0, 0, 512, 288], [0, 136, 512, 424], [0, 220, 512, 508]], dtype=float)  # 16:9: top, middle, bottom
+    f = {n: features_for(ctx, boxes)[:, i] for i, n in enumerate(FEATURE_NAMES)}
+    np.testing.assert_array_equal(f["faces_cut"], [0, 1, 0])
+    assert f["face_cut_depth"][0] == 0 and f["face_cut_depth"][1] > 0.2 and f["face_cut_depth"][2] == 0
+    assert f["faces_kept"][0] == 1 and f["faces_kept"][2] == 0
+
+
+def test_face_detection_on_a_blank_or_tiny_picture_finds_nothing():
+    assert detect_faces(np.full((120, 160), 0.5)).shape == (0, 4)
+    assert detect_faces(np.zeros((10, 10))).shape == (0, 4)

@@ -15,7 +15,7 @@ from intentcrop.io.image import load_image
 from intentcrop.registry import SCORERS
 from intentcrop.score.features import FEATURE_NAMES, FEATURE_PHRASES
 from intentcrop.score.learned import (
-    DEFAULT_MODEL_PATH, CropQualityModel, LearnedScorer, explain_contributions, load_model,
+    DEFAULT_MODEL_PATH, CropQualityModel, LearnedScorer, explain_contributions, face_rule, load_model,
 )
 
 
@@ -106,8 +106,8 @@ def test_default_scorer_is_registered_and_accepts_a_model_file(tmp_path, sample_
     w, h = ctx.width, ctx.height
     boxes = np.array([[0, 0, w, h], [w * 0.1, h * 0.1, w * 0.9, h * 0.9]])
     terms = scorer.score(ctx, Candidates.from_xyxy(boxes))
-    want = scorer.model.score(np.stack([terms["value." + n] for n in FEATURE_NAMES], axis=1))
-    np.testing.assert_allclose(terms["total"], want)
+    features = np.stack([terms["value." + n] for n in FEATURE_NAMES], axis=1)
+    np.testing.assert_allclose(terms["total"], scorer.model.score(features) + face_rule(features))
 
 
 def test_crop_uses_the_learned_model_and_explains_its_choice(sample_image_path):
@@ -119,3 +119,31 @@ def test_crop_uses_the_learned_model_and_explains_its_choice(sample_image_path):
     best = data["crops"][0]
     assert best["explanation"]
     assert "learned" in best["breakdown"] and "learned.saliency_kept" in best["breakdown"]
+
+
+def test_face_rule_charges_only_crops_that_slice_a_face():
+    rows = np.zeros((3, len(FEATURE_NAMES)))
+    rows[:, FEATURE_NAMES.index("face_cut_depth")] = [0.0, 0.1, 0.5]
+    np.testing.assert_allclose(face_rule(rows, penalty=8.0), [0.0, -0.8, -4.0])
+
+
+def test_shares_add_up_to_the_total_with_the_face_rule(tmp_path, sample_image_path):
+    scorer = LearnedScorer(model_path=random_model("additive", seed=2).save(tmp_path / "m.npz"))
+    ctx = CropContext(image=load_image(sample_image_path), intent=Intent())
+    boxes = np.array([[0, 0, 512, 288], [0, 136, 512, 424], [50, 50, 450, 450]], dtype=float)
+    terms = scorer.score(ctx, Candidates.from_xyxy(boxes))
+    np.testing.assert_allclose(sum(terms[n] for n in FEATURE_NAMES), terms["total"])
+
+
+# Real-photo regression: the sample portrait's face, marked by hand (forehead to chin, cheek to cheek). A person
+# cropping it to any shape keeps the whole face; the default once cut 16:9 through it at the eyes.
+SAMPLE_FACE = (175, 55, 280, 190)
+
+
+@pytest.mark.parametrize("ratio", ["16:9", "1:1", None])
+def test_default_crops_of_the_portrait_keep_the_whole_face(sample_image_path, ratio):
+    import intentcrop
+
+    box = intentcrop.crop(sample_image_path, ratio=ratio, k=1)[0].box
+    x1, y1, x2, y2 = SAMPLE_FACE
+    assert box.x1 <= x1 and box.y1 <= y1 and box.x2 >= x2 and box.y2 >= y2, box

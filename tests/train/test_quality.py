@@ -8,6 +8,7 @@ import pytest
 from intentcrop.score.learned import CropQualityModel
 from intentcrop.train.quality import (
     CandidateList, ModelConfig, _Batch, build_lists, displacement, evaluate_lists, fit_model, human_box, read_split,
+    rule_offset,
 )
 
 NAMES = ("a", "b", "c")
@@ -114,3 +115,13 @@ def test_cli_trains_a_loadable_model_on_a_subset(fcdb_dir, tmp_path):
                  "--quiet"]) == 0
     model = CropQualityModel.load(out)
     assert model.meta["seed"] == 0 and model.meta["cv"] is not None and "--limit 8" in model.meta["command"]
+
+
+def test_the_face_rule_is_part_of_training_only_with_every_feature_column():
+    from intentcrop.score.features import FEATURE_NAMES
+    from intentcrop.score.learned import face_rule
+
+    full = np.random.default_rng(0).random((5, len(FEATURE_NAMES)))
+    np.testing.assert_allclose(rule_offset(full), face_rule(full))
+    assert np.all(rule_offset(full) <= 0) and np.any(rule_offset(full) < 0)
+    np.testing.assert_array_equal(rule_offset(full[:, :3]), np.zeros(5))  # a model on other features: no rule

@@ -14,7 +14,8 @@ from intentcrop.world.vocabulary import PLURALS  # noqa: E402
 SHAPE_OF = {**{s: s for s in PLURALS}, **{p: s for s, p in PLURALS.items()}}
 
 TINY_OWL = dict(image_size=48, patch_size=8, vision_width=32, vision_layers=1, text_width=32, text_layers=1,
-                heads=2, batch_size=4, queries_per_image=4, lr=3e-3, warmup=1, threads=1, log_every=1000)
+                heads=2, batch_size=4, queries_per_image=4, lr=3e-3, warmup=1, threads=1, log_every=1000,
+                refine_steps=0)
 TINY_CLIP = dict(image_size=32, patch_size=8, vision_width=32, vision_layers=1, text_width=32, text_layers=1,
                  heads=2, projection_dim=32, batch_size=8, lr=3e-3, warmup=1, threads=1, log_every=1000)
 
@@ -103,3 +104,15 @@ def test_train_save_and_load_through_the_public_path(tmp_path, kind):
     key = "logits" if kind == "owlvit" else "logits_per_image"
     assert torch.allclose(getattr(a, key), getattr(b, key), atol=1e-5)
     clear_model_cache()
+
+
+def test_owlvit_resume_gives_the_one_run_model(tmp_path):
+    """Phase 2 resumed from a saved phase 1 equals both phases trained in one run (seeded per phase)."""
+    quiet = lambda m: None  # noqa: E731
+    args = dict(TINY_OWL, steps=2)
+    one_run = owlvit_world.train_owlvit(None, owlvit_world.OwlWorldConfig(**dict(args, refine_steps=2)), log=quiet)
+    owlvit_world.train_owlvit(tmp_path, owlvit_world.OwlWorldConfig(**args), log=quiet)
+    resumed = owlvit_world.train_owlvit(None, owlvit_world.OwlWorldConfig(**dict(args, refine_steps=2)), log=quiet,
+                                        resume_from=tmp_path)
+    for (name, a), (_, b) in zip(one_run["model"].state_dict().items(), resumed["model"].state_dict().items()):
+        assert torch.equal(a, b), name
