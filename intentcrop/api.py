@@ -17,7 +17,7 @@ def make_intent(
     ratio: "str | float | Sequence | None" = None,
     size: "str | tuple[int, int] | None" = None,
     k: int = defaults.K,
-    min_scale: float = defaults.MIN_SCALE,
+    min_scale: float | None = None,
     max_scale: float = 1.0,
     padding: float | None = None,
 ) -> Intent:
@@ -41,7 +41,7 @@ def crop(
     ratio: "str | float | Sequence | None" = None,
     size: "str | tuple[int, int] | None" = None,
     k: int = defaults.K,
-    min_scale: float = defaults.MIN_SCALE,
+    min_scale: float | None = None,
     max_scale: float = 1.0,
     padding: float | None = None,
     pipeline: str | None = None,

@@ -6,8 +6,10 @@ corresponding argument to `intentcrop.crop`.
 
 # -- intent ------------------------------------------------------------------------------------
 K = 3  # crops returned by default: a best pick plus two alternatives is what a UI can show.
-MIN_SCALE = 0.5  # a crop's side is at least this share of the image's side: FCDB/GAICD human
+MIN_SCALE = 0.5  # free-form: a crop's side is at least this share of the image's side: FCDB/GAICD human
 #                   crops keep more than half of each side in almost all cases.
+GROUNDED_MIN_SCALE = 0.1  # with a subject, text or query image the region sets how small a crop may be (it must
+#                           still contain it); 0.5 would force a small subject into a mostly-background crop.
 MIN_RATIO, MAX_RATIO = 1 / 10, 10.0  # beyond 10:1 a "crop" is a strip; refuse rather than guess.
 MAX_OUTPUT_PIXELS = 100_000_000  # an exact --size larger than this is surely a typo.
 

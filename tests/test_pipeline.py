@@ -100,3 +100,25 @@ def test_local_search_improves_and_keeps_constraints(ratios):
         q = Intent(ratios=ratios).ratios[0]
         assert abs(after.box.width - after.box.height * q) <= 0.5
     assert 0 <= after.box.x1 and after.box.x2 <= 800 and 0 <= after.box.y1 and after.box.y2 <= 500
+
+
+def test_grounded_intents_may_crop_smaller_than_the_free_form_minimum(pipeline):
+    small = Box(300, 200, 420, 290)  # 15% x 18% of the image
+
+    @SCORERS.register("test_small")
+    class Small:
+        name = "test_small"
+
+        def score(self, ctx, candidates):
+            return {"total": -candidates.area}
+
+        def explain(self, winner, all_terms):
+            return []
+
+    p = create_pipeline("default", scorers=[("test_small", 1.0, {})])
+    grounded = p(IMAGE, Intent(subject=small, ratios=["4:3"], k=1))[0].box
+    assert grounded.contains(small) and grounded.width < 0.5 * 800  # the subject, not 0.5, sets the minimum
+    free = p(IMAGE, Intent(ratios=["4:3"], k=1))[0].box
+    assert free.height >= 0.5 * 500 - 1  # free-form keeps the documented 0.5 minimum
+    explicit = p(IMAGE, Intent(subject=small, ratios=["4:3"], k=1, min_scale=0.5))[0].box
+    assert explicit.height >= 0.5 * 500 - 1  # and an explicit min_scale is honoured

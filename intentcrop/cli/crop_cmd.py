@@ -41,8 +41,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                        help="aspect ratio, e.g. 16:9, 4/5, 1.5, square, original; repeat for several (k crops each)")
     shape.add_argument("--size", metavar="WxH", help="exact output size, e.g. 1080x1350 (fixes the ratio)")
     shape.add_argument("-k", type=int, default=defaults.K, help=f"crops per ratio (default {defaults.K})")
-    shape.add_argument("--min-scale", type=float, default=defaults.MIN_SCALE,
-                       help=f"smallest crop side as a share of the image side (default {defaults.MIN_SCALE})")
+    shape.add_argument("--min-scale", type=float, default=None,
+                       help=f"smallest crop side as a share of the image side (default {defaults.MIN_SCALE}, or "
+                       f"{defaults.GROUNDED_MIN_SCALE} with --text/--query-image/--subject: the region sets the size)")
     shape.add_argument("--max-scale", type=float, default=1.0, help="largest crop side share (default 1)")
     out = p.add_argument_group("output")
     out.add_argument("--out", metavar="DIR|FILE|-",

@@ -54,6 +54,15 @@ class CropContext:
     def height(self) -> int:
         return self.image.size[1]
 
+    @property
+    def min_scale(self) -> float:
+        """The least crop side as a share of the image side: the user's, else a default that depends on
+        whether a region was grounded (then the region, which every crop holds, sets the real minimum)."""
+        if self.intent.min_scale is not None:
+            return self.intent.min_scale
+        grounded = self.grounding is not None and self.grounding.region is not None
+        return min(defaults.GROUNDED_MIN_SCALE if grounded else defaults.MIN_SCALE, self.intent.max_scale)
+
     def cached(self, key: str, compute: Callable[[], Any]) -> Any:
         if key not in self.cache:
             self.cache[key] = compute()

@@ -95,7 +95,8 @@ class Intent:
     ratios:        one or several aspect ratios (width/height) to produce; each crop meets one exactly.
     size:          exact output size (width, height); implies its ratio, the cropped image is resized to it.
     k:             how many crops to return.
-    min_scale, max_scale: crop side length bounds, as fractions of the image's side.
+    min_scale, max_scale: crop side length bounds, as fractions of the image's side (min_scale None: the
+                   default for the intent, see CropContext.min_scale).
     padding:       extra margin around a subject, as a fraction of the subject's size (None: chosen by scorers).
     """
 
@@ -105,7 +106,7 @@ class Intent:
     ratios: list[float] | None = None
     size: tuple[int, int] | None = None
     k: int = defaults.K
-    min_scale: float = defaults.MIN_SCALE
+    min_scale: float | None = None
     max_scale: float = 1.0
     padding: float | None = None
     extras: dict[str, Any] = field(default_factory=dict)
@@ -130,7 +131,8 @@ class Intent:
             self.ratios = [size_ratio]
         if not isinstance(self.k, (int, np.integer)) or self.k < 1:
             raise InvalidIntentError(f"k must be a positive integer, got {self.k!r}")
-        if not (0 < self.min_scale <= self.max_scale <= 1):
+        if not (0 < (self.min_scale if self.min_scale is not None else min(defaults.GROUNDED_MIN_SCALE, self.max_scale))
+                <= self.max_scale <= 1):
             raise InvalidIntentError(
                 f"need 0 < min_scale <= max_scale <= 1, got min_scale={self.min_scale}, max_scale={self.max_scale}"
             )

@@ -47,23 +47,23 @@ class DefaultProposer:
             for ratio in ratios:
                 boxes = ratio_windows(
                     width, height, ratio,
-                    min_scale=intent.min_scale, max_scale=intent.max_scale,
+                    min_scale=ctx.min_scale, max_scale=intent.max_scale,
                     scales=self.ratio_scales, positions=self.ratio_positions,
                     must_contain=region, strict=strict,
                 )
                 parts.append(Candidates.from_xyxy(dedupe(boxes, width, height), source="ratio", ratio=ratio))
         else:
-            parts.append(Candidates.from_xyxy(self.free_form(width, height, intent, region), source="grid"))
+            parts.append(Candidates.from_xyxy(self.free_form(width, height, intent, ctx.min_scale, region), source="grid"))
         return Candidates.merge(parts)
 
-    def free_form(self, width: int, height: int, intent, region: Box | None) -> np.ndarray:
+    def free_form(self, width: int, height: int, intent, min_scale: float, region: Box | None) -> np.ndarray:
         anchors = grid_anchors(
             width, height, bins=self.grid_bins, max_offset_bins=self.grid_max_offset_bins,
-            min_area=min(self.grid_min_area, intent.min_scale ** 2),
+            min_area=min(self.grid_min_area, min_scale ** 2),
         )
         anchors = np.concatenate([np.array([[0, 0, width, height]], dtype=np.float64), anchors])
         w, h = anchors[:, 2] - anchors[:, 0], anchors[:, 3] - anchors[:, 1]
-        keep = (w >= intent.min_scale * width - 0.5) & (h >= intent.min_scale * height - 0.5)
+        keep = (w >= min_scale * width - 0.5) & (h >= min_scale * height - 0.5)
         keep &= (w <= intent.max_scale * width + 0.5) & (h <= intent.max_scale * height + 0.5)
         anchors = anchors[keep]
         if region is not None:

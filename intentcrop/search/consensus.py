@@ -87,7 +87,7 @@ class ConsensusRefine:
     def _within_scale(ctx: CropContext, box: np.ndarray) -> bool:
         intent = ctx.intent
         w, h = box[2] - box[0], box[3] - box[1]
-        return (w >= intent.min_scale * ctx.width - 0.5 and h >= intent.min_scale * ctx.height - 0.5
+        return (w >= ctx.min_scale * ctx.width - 0.5 and h >= ctx.min_scale * ctx.height - 0.5
                 and w <= intent.max_scale * ctx.width + 0.5 and h <= intent.max_scale * ctx.height + 0.5)
 
 

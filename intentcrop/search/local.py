@@ -66,7 +66,7 @@ class LocalSearch:
             boxes = np.array(boxes)
             intent = ctx.intent
             w, h = boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]
-            ok = (w >= intent.min_scale * width - 0.5) & (h >= intent.min_scale * height - 0.5)
+            ok = (w >= ctx.min_scale * width - 0.5) & (h >= ctx.min_scale * height - 0.5)
             ok &= (w <= intent.max_scale * width + 0.5) & (h <= intent.max_scale * height + 0.5)
             boxes = boxes[ok]
         else:

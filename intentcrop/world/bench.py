@@ -31,6 +31,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from intentcrop import defaults
 from intentcrop.core.box import Box
 from intentcrop.errors import InvalidIntentError
 from intentcrop.world.referring import WorldCase, benchmark_cases
@@ -38,7 +39,7 @@ from intentcrop.world.referring import WorldCase, benchmark_cases
 RATIOS = ("1:1", "4:5", "16:9", "3:2")
 INTENTS = ("text", "image", "subject")
 FRAME_MARGIN = 0.05
-CONDITIONED_MIN_SCALE = 0.1  # world objects are 12-32% of the short side; the default 0.5 would force
+CONDITIONED_MIN_SCALE = defaults.GROUNDED_MIN_SCALE  # world objects are 12-32% of the short side; the default 0.5 would force
 #                              every crop to keep half of each side, neighbours included
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "world"
 DEFAULT_MODELS = (FIXTURES / "owlvit", FIXTURES / "clip")
