@@ -2,7 +2,7 @@
 
 Each builder makes a transformers model from a config with tiny sizes (random weights, built in
 about a second), writes it with `save_pretrained` together with its processor and a small CLIP
-byte-level BPE tokenizer (vocab.json / merges.txt written here), and returns the folder. The folder
+byte-level BPE tokenizer (vocab.json / merges.txt from `intentcrop.models.tokenizer`), and returns the folder. The folder
 then loads through the public path, `intentcrop.models.load_model(folder)`, exactly as a downloaded
 checkpoint does -- so tests exercise the real loading, preprocessing and postprocessing code, and
 small models trained from these configs (`tiny_clip_config()` etc.) can be saved and used the same way.
@@ -18,45 +18,16 @@ from pathlib import Path
 from typing import Any
 
 from intentcrop.models.loading import _require_torch
+from intentcrop.models.tokenizer import build_vocab_and_merges, write_tokenizer_files
 
 # A handful of whole-word merges so prompt words are single tokens; everything else falls back to bytes.
 _TINY_WORDS = ("the", "a", "photo", "of", "dog", "cat", "boat", "woman", "red", "car", "person", "with", "and", "in")
 
 
-def _bytes_to_unicode() -> dict[int, str]:
-    """GPT-2 / CLIP reversible byte -> printable unicode map (the BPE alphabet)."""
-    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
-    cs = bs[:]
-    n = 0
-    for b in range(256):
-        if b not in bs:
-            bs.append(b)
-            cs.append(256 + n)
-            n += 1
-    return dict(zip(bs, (chr(c) for c in cs)))
-
-
 def write_tiny_clip_tokenizer_files(folder: "str | os.PathLike") -> int:
     """Write vocab.json and merges.txt of a small CLIP BPE tokenizer into `folder`; return the vocab size."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    alphabet = list(_bytes_to_unicode().values())
-    tokens = alphabet + [c + "</w>" for c in alphabet]
-    merges: list[str] = []
-    for word in _TINY_WORDS:  # left-to-right merges: "t h" -> "th", "th e</w>" -> "the</w>"
-        pieces = list(word[:-1]) + [word[-1] + "</w>"]
-        while len(pieces) > 1:
-            merged = pieces[0] + pieces[1]
-            rule = f"{pieces[0]} {pieces[1]}"
-            if rule not in merges:
-                merges.append(rule)
-            if merged not in tokens:
-                tokens.append(merged)
-            pieces = [merged] + pieces[2:]
-    tokens += ["<|startoftext|>", "<|endoftext|>"]
-    vocab = {tok: i for i, tok in enumerate(tokens)}
-    (folder / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False))
-    (folder / "merges.txt").write_text("#version: 0.2\n" + "\n".join(merges) + "\n")
+    vocab, _ = build_vocab_and_merges(_TINY_WORDS)
+    write_tokenizer_files(folder, _TINY_WORDS)
     return len(vocab)
 
 

@@ -23,7 +23,8 @@ import numpy as np
 
 from intentcrop.train.owlvit_world import TRAIN_SCENE_SIZES
 from intentcrop.world.scenes import generate_scene
-from intentcrop.world.tokenizer import MAX_TEXT_LENGTH, build_clip_processor, special_token_ids, write_tokenizer_files
+from intentcrop.train.towers import tower_configs
+from intentcrop.world.tokenizer import MAX_TEXT_LENGTH, build_clip_processor, write_tokenizer_files
 from intentcrop.world.vocabulary import SINGULAR_TEMPLATES, phrase
 
 TRAIN_SEED_OFFSET = 2_000_000_000  # CLIP training scenes: apart from OWL-ViT's, the benchmark's and the tests'
@@ -53,14 +54,7 @@ def build_model(cfg: ClipWorldConfig, tokenizer: Any):
     from transformers import CLIPConfig, CLIPModel
 
     torch.manual_seed(cfg.seed)
-    ids = special_token_ids(tokenizer)
-    text = dict(vocab_size=ids["vocab_size"], hidden_size=cfg.text_width, intermediate_size=4 * cfg.text_width,
-                num_hidden_layers=cfg.text_layers, num_attention_heads=cfg.heads,
-                max_position_embeddings=MAX_TEXT_LENGTH, bos_token_id=ids["bos_token_id"],
-                eos_token_id=ids["eos_token_id"], pad_token_id=ids["pad_token_id"])
-    vision = dict(hidden_size=cfg.vision_width, intermediate_size=4 * cfg.vision_width,
-                  num_hidden_layers=cfg.vision_layers, num_attention_heads=cfg.heads, image_size=cfg.image_size,
-                  patch_size=cfg.patch_size)
+    text, vision = tower_configs(cfg, tokenizer)
     return CLIPModel(CLIPConfig(text_config=text, vision_config=vision, projection_dim=cfg.projection_dim))
 
 

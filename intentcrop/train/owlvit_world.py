@@ -24,7 +24,8 @@ from typing import Any, Callable
 import numpy as np
 
 from intentcrop.world.scenes import SCENE_SIZES, generate_scene
-from intentcrop.world.tokenizer import MAX_TEXT_LENGTH, build_owlvit_processor, special_token_ids, write_tokenizer_files
+from intentcrop.train.towers import tower_configs
+from intentcrop.world.tokenizer import MAX_TEXT_LENGTH, build_owlvit_processor, write_tokenizer_files
 from intentcrop.world.vocabulary import (COLOURS, NUMBERS, PLURAL_TEMPLATES, SHAPES, SINGULAR_TEMPLATES, SIZES,
                                          phrase)
 
@@ -62,14 +63,7 @@ def build_model(cfg: OwlWorldConfig, tokenizer: Any):
     from transformers import OwlViTConfig, OwlViTForObjectDetection
 
     torch.manual_seed(cfg.seed)
-    ids = special_token_ids(tokenizer)
-    text = dict(vocab_size=ids["vocab_size"], hidden_size=cfg.text_width, intermediate_size=4 * cfg.text_width,
-                num_hidden_layers=cfg.text_layers, num_attention_heads=cfg.heads,
-                max_position_embeddings=MAX_TEXT_LENGTH, bos_token_id=ids["bos_token_id"],
-                eos_token_id=ids["eos_token_id"], pad_token_id=ids["pad_token_id"])
-    vision = dict(hidden_size=cfg.vision_width, intermediate_size=4 * cfg.vision_width,
-                  num_hidden_layers=cfg.vision_layers, num_attention_heads=cfg.heads, image_size=cfg.image_size,
-                  patch_size=cfg.patch_size)
+    text, vision = tower_configs(cfg, tokenizer)
     # The detection class head compares image class embeddings with projected text embeddings, so the
     # projection must have the text tower's width.
     config = OwlViTConfig(text_config=text, vision_config=vision, projection_dim=cfg.text_width)
