@@ -4,7 +4,9 @@ Per query phrase the best-scoring image tokens give candidate boxes (a few per p
 "three dogs" is several boxes). The best match overall anchors the region; other matches are kept
 when they score at least `min_relative_score` of it, are at least `min_relative_area` of its area
 (tiny boxes are usually parts or noise) and lie within `max_gap` of its diagonal (far boxes are
-usually a second, unrelated instance). The region is the union of the kept boxes.
+usually a second, unrelated instance). Two kinds of match are what the text asked for even when far:
+the best match of each phrase ("the woman and the boat" names both) and, for a phrase with a number,
+its best N matches ("three dogs"). The region is the union of the kept boxes.
 """
 
 from __future__ import annotations
@@ -42,6 +44,20 @@ def top_boxes_per_query(xyxy: np.ndarray, scores: np.ndarray, per_query: int = d
     return out
 
 
+NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+                "nine": 9, "ten": 10, "both": 2, "pair": 2, "couple": 2}
+
+
+def phrase_count(phrase: str) -> int:
+    """How many instances a phrase names: 'three green crosses' -> 3, '2 dogs' -> 2, otherwise 1."""
+    for word in phrase.lower().replace(",", " ").split():
+        if word in NUMBER_WORDS:
+            return NUMBER_WORDS[word]
+        if word.isdigit() and 0 < int(word) <= 20:
+            return int(word)
+    return 1
+
+
 def box_gap(a: Box, b: Box) -> float:
     """Distance between two boxes' nearest edges (0 when they overlap)."""
     dx = max(0.0, max(a.x1, b.x1) - min(a.x2, b.x2))
@@ -65,12 +81,16 @@ def fuse_matches(
     best = matches[0]
     diagonal = float(np.hypot(best.box.width, best.box.height))
     kept = [best]
+    rank_in_phrase = {best.phrase: 1}
     for m in matches[1:]:
+        rank = rank_in_phrase.get(m.phrase, 0)
+        rank_in_phrase[m.phrase] = rank + 1
         if m.score < max(min_score, min_relative_score * best.score):
             continue
         if m.box.area < min_relative_area * best.box.area:
             continue
-        if box_gap(m.box, best.box) > max_gap * diagonal:
+        named = rank < phrase_count(m.phrase)  # one of the instances the phrase itself asks for
+        if not named and box_gap(m.box, best.box) > max_gap * diagonal:
             continue
         if any(m.box.iou(k.box) > 0.9 for k in kept):  # the same box found by another phrase
             continue
@@ -81,4 +101,4 @@ def fuse_matches(
     )
 
 
-__all__ = ["Match", "box_gap", "fuse_matches", "top_boxes_per_query"]
+__all__ = ["Match", "box_gap", "fuse_matches", "phrase_count", "top_boxes_per_query"]

@@ -22,7 +22,7 @@ from intentcrop import defaults
 from intentcrop.core.box import Box
 from intentcrop.core.context import CropContext, Grounding
 from intentcrop.errors import IntentCropError
-from intentcrop.ground.fusion import Match, fuse_matches, top_boxes_per_query
+from intentcrop.ground.fusion import Match, fuse_matches, phrase_count, top_boxes_per_query
 from intentcrop.ground.phrases import grounding_queries
 from intentcrop.registry import GROUNDERS
 
@@ -117,7 +117,8 @@ class OwlVitGrounder:
     def matches(self, cxcywh: np.ndarray, probs: np.ndarray, phrases: list[str], width: int, height: int) -> list[Match]:
         xyxy = model_boxes_to_pixels(cxcywh, width, height, box_frame(self.loaded.processor.image_processor))
         out = []
-        for q, indices in enumerate(top_boxes_per_query(xyxy, probs, self.per_query)):
+        per_query = max([self.per_query] + [phrase_count(p) for p in phrases])  # "five stars" needs five boxes
+        for q, indices in enumerate(top_boxes_per_query(xyxy, probs, per_query)):
             for idx in indices:
                 box = Box.from_xyxy(xyxy[idx])
                 if box.area > 0:

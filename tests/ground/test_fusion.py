@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from intentcrop.core.box import Box
-from intentcrop.ground.fusion import Match, box_gap, fuse_matches, top_boxes_per_query
+from intentcrop.ground.fusion import Match, box_gap, fuse_matches, phrase_count, top_boxes_per_query
 
 BEST = Match(Box(100, 100, 200, 200), 0.8, "dog")
 
@@ -43,3 +43,28 @@ def test_top_boxes_per_query_applies_nms():
     xyxy = np.array([[0, 0, 10, 10], [0, 0, 10, 11], [50, 50, 60, 60], [80, 80, 90, 90]], dtype=float)
     scores = np.array([[0.9, 0.1], [0.8, 0.2], [0.5, 0.9], [0.4, 0.3]])
     assert top_boxes_per_query(xyxy, scores, per_query=2) == [[0, 2], [2, 3]]
+
+
+@pytest.mark.parametrize("phrase, count", [("three green crosses", 3), ("2 dogs", 2), ("both cats", 2),
+                                           ("the red circle", 1), ("a dog", 1), ("the 1000 stars", 1)])
+def test_phrase_count(phrase, count):
+    assert phrase_count(phrase) == count
+
+
+def _m(xyxy, score, phrase):
+    return Match(Box.from_xyxy(xyxy), score, phrase)
+
+
+def test_counted_instances_are_kept_even_when_far_apart():
+    far = [_m((0, 0, 20, 20), 0.9, "three stars"), _m((300, 300, 320, 320), 0.8, "three stars"),
+           _m((600, 0, 620, 20), 0.7, "three stars"), _m((600, 600, 620, 620), 0.6, "three stars")]
+    g = fuse_matches(far, "text")
+    assert len(g.boxes) == 3 and g.region.to_xyxy() == (0, 0, 620, 320)  # the fourth is not asked for
+
+
+def test_each_named_phrase_is_kept_but_a_far_second_instance_is_not():
+    matches = [_m((0, 0, 20, 20), 0.9, "red circle"), _m((500, 500, 520, 520), 0.6, "blue square"),
+               _m((900, 0, 920, 20), 0.8, "red circle")]  # a far second red circle: not what "the red circle" means
+    g = fuse_matches(matches, "text")
+    assert sorted(g.phrases) == ["blue square", "red circle"]
+    assert g.region.to_xyxy() == (0, 0, 520, 520)
