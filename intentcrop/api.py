@@ -55,7 +55,8 @@ def crop(
     ratio: '16:9', 1.5, 'original', or a list of them (k crops are returned for each).
     size:  exact output size, '1080x1350' or (1080, 1350); the crop has its ratio and
            `result.crop(image)` is resized to it.
-    pipeline: a name in PIPELINE_CONFIGS; None picks "vlm" when there is a text or query image, else "default".
+    pipeline: a name in PIPELINE_CONFIGS; None picks "vlm" when there is a text or query image, "subject" for a
+              subject alone, else "default".
     model: a model for the vision-language stages, or a list of them (one per role): a short name
            ("owlvit-b32", "owlv2-b16", "clip-b32", "clip-l14"), a hub id, or a folder saved with
            save_pretrained. OWL-ViT/OWLv2 models replace the grounder's, CLIP/SigLIP ones the scorers'.
@@ -64,7 +65,10 @@ def crop(
     """
     intent = make_intent(text, query_image, subject, ratio, size, k, min_scale, max_scale, padding)
     if pipeline is None:
-        pipeline = "vlm" if (intent.text is not None or intent.query_image is not None) else "default"
+        if intent.text is not None or intent.query_image is not None:
+            pipeline = "vlm"
+        else:
+            pipeline = "subject" if intent.subject is not None else "default"
     if model is not None or device is not None:
         from intentcrop.models.routing import model_overrides
         from intentcrop.pipeline import PIPELINE_CONFIGS

@@ -65,3 +65,6 @@ CONSENSUS_TEMPERATURE = 1.0  # ... weighted by softmax(score / this): the listwi
 FACE_CUT_PENALTY = 8.0  # learned scorer's fixed prior: a border must not slice a face. Log-odds per unit of cut depth:
 #                         a halved face (0.5) makes a crop ~50x less likely, a trimmed chin (~0.05) ~1.5x; 5-fold
 #                         CV on FCDB train is unchanged by it (3% of images have a face), the sample portrait needs it.
+SUBJECT_FRAMING_WEIGHT = 1.0  # pipeline "subject": weight of the framing term beside crop quality (both z-scored).
+#   Quality alone keeps FCDB-sized crops around a small subject (world benchmark, tuning seed 1: 0.05 of other
+#   objects left out); 1.0 makes the subject the picture's subject (0.60 left out), all-in unchanged at 1.0.

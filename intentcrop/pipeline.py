@@ -35,6 +35,14 @@ PIPELINE_CONFIGS: dict[str, dict[str, Any]] = {
         "scorers": [("default", 1.0, {})],
         "searcher": ("consensus", {}),  # box voting over the top candidates (intentcrop.search.consensus)
     },
+    # Subject intents (chosen by `crop()` automatically): crop quality, plus how the subject fills the crop, so a
+    # small subject becomes the picture's subject instead of a detail of the free-form crop.
+    "subject": {
+        "proposer": ("default", {}),
+        "grounders": {},
+        "scorers": [("default", 1.0, {}), ("framing", defaults.SUBJECT_FRAMING_WEIGHT, {})],
+        "searcher": ("consensus", {}),
+    },
     # Text / query-image intents (chosen by `crop()` automatically): OWL-ViT grounding, then CLIP content,
     # composition and aesthetics, the offline quality scorer, and framing (area) -- weights in defaults.VLM_WEIGHTS.
     "vlm": {
