@@ -151,6 +151,13 @@ class Pipeline:
     def postprocess(self, ctx: CropContext, candidates: Candidates) -> list[CropResult]:
         chosen = select_top_k(candidates, ctx.intent.k)
         scorers = self.scorers()
+
+        def own_terms(terms: dict, scorer) -> dict:
+            """A scorer's own columns, keyed as it returned them ('total' for its bare name)."""
+            return {k.split(".", 1)[1] if "." in k else "total": v for k, v in terms.items()
+                    if k == scorer.name or k.startswith(scorer.name + ".")}
+
+        all_terms_by_scorer = [own_terms(candidates.breakdown, scorer) for scorer, _ in scorers]
         results = []
         per_ratio_rank: dict[float, int] = {}
         for idx in chosen:
@@ -161,12 +168,8 @@ class Pipeline:
             per_ratio_rank[key] = per_ratio_rank.get(key, 0) + 1
             box = row.boxes()[0].round()
             reasons: list[str] = []
-            for scorer, _ in scorers:
-                own = {k.split(".", 1)[1] if "." in k else "total": v for k, v in terms.items()
-                       if k == scorer.name or k.startswith(scorer.name + ".")}
-                all_terms = {k.split(".", 1)[1] if "." in k else "total": v for k, v in candidates.breakdown.items()
-                             if k == scorer.name or k.startswith(scorer.name + ".")}
-                reasons += scorer.explain(own, all_terms)
+            for (scorer, _), all_terms in zip(scorers, all_terms_by_scorer):
+                reasons += scorer.explain(own_terms(terms, scorer), all_terms)
             results.append(
                 CropResult(
                     box=box,
