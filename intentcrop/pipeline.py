@@ -36,15 +36,18 @@ PIPELINE_CONFIGS: dict[str, dict[str, Any]] = {
         "searcher": ("consensus", {}),  # box voting over the top candidates (intentcrop.search.consensus)
     },
     # Subject intents (chosen by `crop()` automatically): crop quality, plus how the subject fills the crop, so a
-    # small subject becomes the picture's subject instead of a detail of the free-form crop.
+    # small subject becomes the picture's subject instead of a detail of the free-form crop, and what else the
+    # crop holds (isolation), so the room around the subject goes to background rather than to its neighbours.
     "subject": {
         "proposer": ("default", {}),
         "grounders": {},
-        "scorers": [("default", 1.0, {}), ("framing", defaults.SUBJECT_FRAMING_WEIGHT, {})],
+        "scorers": [("default", 1.0, {}), ("framing", defaults.SUBJECT_FRAMING_WEIGHT, {}),
+                    ("isolation", defaults.SUBJECT_ISOLATION_WEIGHT, {})],
         "searcher": ("consensus", {}),
     },
     # Text / query-image intents (chosen by `crop()` automatically): OWL-ViT grounding, then CLIP content,
-    # composition and aesthetics, the offline quality scorer, and framing (area) -- weights in defaults.VLM_WEIGHTS.
+    # composition and aesthetics, the offline quality scorer, framing (area) and isolation (leave the look-alikes
+    # and other eye-catching things out) -- weights in defaults.VLM_WEIGHTS.
     "vlm": {
         "proposer": ("default", {}),
         "grounders": {"text": ("owlvit", {}), "query_image": ("owlvit", {})},
@@ -54,6 +57,7 @@ PIPELINE_CONFIGS: dict[str, dict[str, Any]] = {
             ("clip_prompts", defaults.VLM_WEIGHTS["composition"], {"groups": ("composition",)}),
             ("clip_prompts", defaults.VLM_WEIGHTS["aesthetics"], {"groups": ("aesthetics",)}),
             ("framing", defaults.VLM_WEIGHTS["area"], {}),
+            ("isolation", defaults.VLM_WEIGHTS["isolation"], {}),
         ],
         "searcher": None,
     },

@@ -17,7 +17,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "bench",
         help="benchmarks with exact ground truth (the synthetic 'world')",
         description="Run a benchmark and print its table.",
-        epilog="example:\n  intentcrop bench world --scenes 40 --seed 0",
+        epilog="example:\n  intentcrop bench world --scenes 100 --seed 0",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.set_defaults(run=run)
@@ -28,7 +28,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "an aspect ratio, beside the free-form crop and the tight grounding box, and print all-in rate, target "
         "containment, distractor exclusion, ratio error, IoU with the targets' box and the framed rate.",
     )
-    world.add_argument("--scenes", type=int, default=40, help="how many scenes (one referring case each; default 40)")
+    world.add_argument("--scenes", type=int, default=100, help="how many scenes (one referring case each; default 100)")
     world.add_argument("--seed", type=int, default=0, help="benchmark seed: the same seed gives the same scenes")
     world.add_argument("--model", action="append", default=None, metavar="PATH",
                        help="a world model folder (OWL-ViT grounder and/or CLIP scorer); default: fixtures/world")

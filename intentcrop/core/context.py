@@ -27,6 +27,10 @@ class Grounding:
     region: Box | None = None  # the union of the kept matches: what the crop must contain
     strict: bool = True  # True for a user's subject (impossible -> error); False for a model's guess
     source: str = ""  # "subject", "text", "query_image", ...
+    # Look-alikes: matches the grounder found but did not keep (another circle than "the red circle"). They
+    # are what the user most plainly did not ask for, so scorers may prefer crops that leave them out.
+    rejected: list[Box] = field(default_factory=list)
+    rejected_scores: list[float] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -36,6 +40,8 @@ class Grounding:
                 {"box": [round(v, 2) for v in b.to_list()], "score": round(float(s), 4), "phrase": p}
                 for b, s, p in zip(self.boxes, self.scores, self.phrases)
             ],
+            "rejected": [{"box": [round(v, 2) for v in b.to_list()], "score": round(float(s), 4)}
+                         for b, s in zip(self.rejected, self.rejected_scores)],
         }
 
 

@@ -6,7 +6,8 @@ when they score at least `min_relative_score` of it, are at least `min_relative_
 (tiny boxes are usually parts or noise) and lie within `max_gap` of its diagonal (far boxes are
 usually a second, unrelated instance). Two kinds of match are what the text asked for even when far:
 the best match of each phrase ("the woman and the boat" names both) and, for a phrase with a number,
-its best N matches ("three dogs"). The region is the union of the kept boxes.
+its best N matches ("three dogs"). The region is the union of the kept boxes. The matches left out that
+lie clear of the region are reported as look-alikes (`Grounding.rejected`), for scorers to leave out too.
 """
 
 from __future__ import annotations
@@ -81,24 +82,42 @@ def fuse_matches(
     best = matches[0]
     diagonal = float(np.hypot(best.box.width, best.box.height))
     kept = [best]
+    left_out: list[Match] = []
     rank_in_phrase = {best.phrase: 1}
     for m in matches[1:]:
         rank = rank_in_phrase.get(m.phrase, 0)
         rank_in_phrase[m.phrase] = rank + 1
-        if m.score < max(min_score, min_relative_score * best.score):
-            continue
-        if m.box.area < min_relative_area * best.box.area:
-            continue
         named = rank < phrase_count(m.phrase)  # one of the instances the phrase itself asks for
-        if not named and box_gap(m.box, best.box) > max_gap * diagonal:
+        if (m.score < max(min_score, min_relative_score * best.score)
+                or m.box.area < min_relative_area * best.box.area
+                or (not named and box_gap(m.box, best.box) > max_gap * diagonal)):
+            left_out.append(m)
             continue
         if any(m.box.iou(k.box) > 0.9 for k in kept):  # the same box found by another phrase
             continue
         kept.append(m)
+    region = Box.union_all(m.box for m in kept)
     return Grounding(
         boxes=[m.box for m in kept], scores=[float(m.score) for m in kept], phrases=[m.phrase for m in kept],
-        region=Box.union_all(m.box for m in kept), strict=False, source=source,
+        region=region, strict=False, source=source, **look_alikes(left_out, kept, region, min_score),
     )
 
 
-__all__ = ["Match", "box_gap", "fuse_matches", "phrase_count", "top_boxes_per_query"]
+def look_alikes(left_out: list[Match], kept: list[Match], region: Box, min_score: float,
+                max_overlap: float = 0.5) -> dict[str, list]:
+    """The left-out matches that are other things, not parts of the region: scoring at least `min_score`,
+    mostly outside the region (at most `max_overlap` of their area inside it), one box per thing (NMS)."""
+    boxes: list[Box] = []
+    scores: list[float] = []
+    for m in sorted(left_out, key=lambda m: -m.score):
+        if m.score < min_score:
+            break
+        inside = m.box.intersection(region) / max(m.box.area, 1e-9)
+        if inside > max_overlap or any(m.box.iou(b) > 0.5 for b in boxes):
+            continue
+        boxes.append(m.box)
+        scores.append(float(m.score))
+    return {"rejected": boxes, "rejected_scores": scores}
+
+
+__all__ = ["Match", "box_gap", "fuse_matches", "look_alikes", "phrase_count", "top_boxes_per_query"]

@@ -23,7 +23,7 @@ from intentcrop.core.box import Box
 from intentcrop.core.context import CropContext, Grounding
 from intentcrop.errors import IntentCropError
 from intentcrop.ground.fusion import Match, fuse_matches, phrase_count, top_boxes_per_query
-from intentcrop.ground.phrases import grounding_queries
+from intentcrop.ground.phrases import grounding_queries, same_referent
 from intentcrop.registry import GROUNDERS
 
 STRETCHED = "stretched"  # OWL-ViT v1: boxes are fractions of the image's own width and height
@@ -54,6 +54,18 @@ def model_boxes_to_pixels(cxcywh: np.ndarray, width: int, height: int, frame: st
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(x, -60, 60)))
+
+
+def merge_same_referent(queries: list[str], probs: np.ndarray) -> tuple[list[str], np.ndarray]:
+    """Fold every noun phrase that is the whole text ('the red circle' / 'red circle') into the text's own
+    column (mean probability): two readings of one referent, not two things to keep. Left alone, each
+    reading's best box is kept, and where they disagree the region spans the target and a look-alike."""
+    same = [q for q in range(1, len(queries)) if same_referent(queries[0], queries[q])]
+    if not same:
+        return queries, probs
+    merged = probs[:, [0] + same].mean(axis=1, keepdims=True)
+    rest = [q for q in range(1, len(queries)) if q not in same]
+    return [queries[0]] + [queries[q] for q in rest], np.concatenate([merged, probs[:, rest]], axis=1)
 
 
 @GROUNDERS.register("owlvit")
@@ -130,6 +142,7 @@ class OwlVitGrounder:
         if intent.text:
             queries = grounding_queries(intent.text, self.max_phrases)
             cxcywh, probs = self.detect_text(ctx.image, queries)
+            queries, probs = merge_same_referent(queries, probs)
             source = "text"
         elif intent.query_image is not None:
             from intentcrop.io.image import load_image

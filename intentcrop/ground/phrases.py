@@ -81,6 +81,15 @@ def noun_phrases(text: str) -> list[str]:
     return list(dict.fromkeys(found))
 
 
+def same_referent(text: str, phrase: str) -> bool:
+    """Whether a noun phrase is the whole text, up to determiners and punctuation ('the red circle.' and
+    'red circle'): then both name one thing, and a grounder should read them as one query."""
+    def words(s: str) -> list[str]:
+        return _strip_determiners([w.lower() for w in re.findall(r"[\w'-]+", s)])
+
+    return words(text) == words(phrase)
+
+
 def grounding_queries(text: str, max_phrases: int = defaults.GROUND_MAX_PHRASES) -> list[str]:
     """The full text first, then up to `max_phrases` noun phrases that differ from it."""
     text = " ".join(text.split())

@@ -40,7 +40,7 @@ class ClipWorldConfig:
     text_layers: int = 2
     heads: int = 4
     projection_dim: int = 64
-    steps: int = 600
+    steps: int = 1000
     batch_size: int = 48
     lr: float = 1e-3
     warmup: int = 50

@@ -14,6 +14,7 @@ through `intentcrop.models.load_model(folder)` like google/owlvit-base-patch32.
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import time
@@ -43,8 +44,10 @@ class OwlWorldConfig:
     text_layers: int = 2
     heads: int = 4
     steps: int = 6000
-    refine_steps: int = 2000
+    refine_steps: int = 4000
     refine_lr: float = 3e-4
+    refine_image_size: int = 128  # phase 2 input side: small shapes span 1-2 patches at 96 px, 2-3 at 128 px
+    #                               (FixRes-style: train most steps cheaply at low resolution, fine-tune higher)
     batch_size: int = 16
     queries_per_image: int = 8
     lr: float = 1e-3
@@ -88,6 +91,31 @@ def init_detection_heads(model: Any) -> None:
         model.class_head.logit_shift.bias.fill_(-0.3)
         model.class_head.logit_scale.weight.zero_()
         model.class_head.logit_scale.bias.fill_(9.0)  # ELU(9) + 1 = 10: cos 0.8 -> logit 5
+
+
+def upscale_input(model: Any, image_size: int) -> Any:
+    """A copy of `model` that takes image_size-px inputs: the patch position embeddings are interpolated
+    (bicubic, as ViT fine-tuning at a higher resolution does) and the box head's per-patch bias is
+    recomputed for the finer grid by the new model itself; every other weight is copied."""
+    import torch
+    from transformers import OwlViTForObjectDetection
+
+    config = model.config
+    if config.vision_config.image_size == image_size:
+        return model
+    new_config = copy.deepcopy(config)
+    new_config.vision_config.image_size = image_size
+    new = OwlViTForObjectDetection(new_config)
+    state = model.state_dict()
+    key = "owlvit.vision_model.embeddings.position_embedding.weight"
+    old = state[key]
+    side_old = int(round(math.sqrt(old.shape[0] - 1)))
+    side_new = image_size // config.vision_config.patch_size
+    grid = old[1:].reshape(1, side_old, side_old, -1).permute(0, 3, 1, 2)
+    grid = torch.nn.functional.interpolate(grid, size=(side_new, side_new), mode="bicubic", align_corners=False)
+    state[key] = torch.cat([old[:1], grid.permute(0, 2, 3, 1).reshape(side_new * side_new, -1)])
+    new.load_state_dict(state)
+    return new
 
 
 # -- data -------------------------------------------------------------------------------------
@@ -378,7 +406,13 @@ def train_owlvit(out_dir: str | Path | None, cfg: OwlWorldConfig | None = None,
                              cfg.seed * 10_000_000, "phase 1", log)
     model.train()
     if cfg.refine_steps:
-        # A second, gentler schedule on unseen scenes sharpens attribute discrimination.
+        # A second, gentler schedule on unseen scenes, at a higher input resolution, sharpens shape and
+        # attribute discrimination (the small shapes are what the 96-px model confuses).
+        if cfg.refine_image_size and cfg.refine_image_size != cfg.image_size:
+            model = upscale_input(model, cfg.refine_image_size)
+            processor = build_owlvit_processor(cfg.refine_image_size)
+            model.train()
+            log(f"owlvit: phase 2 at {cfg.refine_image_size} px")
         history += _run_phase(model, processor, cfg, cfg.refine_steps, cfg.refine_lr, cfg.warmup,
                               np.random.default_rng(cfg.seed + 1000), cfg.seed * 10_000_000 + 5_000_000,
                               "phase 2", log)

@@ -103,7 +103,7 @@ def _intent_args(case: WorldCase, intent: str) -> dict[str, Any] | None:
     return {"subject": case.subject()}
 
 
-def run_world_bench(n_scenes: int = 40, seed: int = 0, models: tuple[str, ...] | None = None,
+def run_world_bench(n_scenes: int = 100, seed: int = 0, models: tuple[str, ...] | None = None,
                     intents: tuple[str, ...] = INTENTS, device: str = "cpu",
                     min_scale: float = CONDITIONED_MIN_SCALE,
                     progress: Callable[[str], None] | None = None) -> dict[str, Any]:

@@ -24,6 +24,8 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--clip-steps", type=int, default=ClipWorldConfig.steps, help="CLIP training steps")
     p.add_argument("--owlvit-refine-steps", type=int, default=OwlWorldConfig.refine_steps,
                    help="OWL-ViT phase-2 steps (lower learning rate, new scenes)")
+    p.add_argument("--owlvit-refine-size", type=int, default=OwlWorldConfig.refine_image_size,
+                   help="OWL-ViT phase-2 input side in px (position embeddings interpolated from phase 1's)")
     p.add_argument("--owlvit-resume", metavar="DIR", default=None,
                    help="load OWL-ViT phase 1 from this folder (a run with --owlvit-refine-steps 0) and train phase 2")
     p.add_argument("--only", choices=("owlvit", "clip"), default=None, help="train just one of the two models")
@@ -52,7 +54,8 @@ def run(args: argparse.Namespace) -> int:
     report: dict[str, object] = {}
     t0 = time.time()
     if args.only in (None, "owlvit"):
-        cfg = OwlWorldConfig(steps=args.owlvit_steps, refine_steps=args.owlvit_refine_steps, seed=args.seed,
+        cfg = OwlWorldConfig(steps=args.owlvit_steps, refine_steps=args.owlvit_refine_steps,
+                             refine_image_size=args.owlvit_refine_size, seed=args.seed,
                              threads=args.threads)
         result = train_owlvit(out / "owlvit", cfg, log=log, resume_from=args.owlvit_resume)
         if args.eval_scenes:

@@ -68,3 +68,14 @@ def test_each_named_phrase_is_kept_but_a_far_second_instance_is_not():
     g = fuse_matches(matches, "text")
     assert sorted(g.phrases) == ["blue square", "red circle"]
     assert g.region.to_xyxy() == (0, 0, 520, 520)
+
+
+def test_left_out_matches_clear_of_the_region_are_reported_as_lookalikes():
+    matches = [_m((0, 0, 20, 20), 0.9, "red circle"), _m((900, 0, 920, 20), 0.8, "red circle"),
+               _m((2, 2, 18, 18), 0.2, "red circle"),  # a part of the kept match, not another thing
+               _m((901, 1, 919, 19), 0.7, "red circle"),  # the same look-alike again: reported once
+               _m((500, 500, 520, 520), 0.01, "red circle")]  # below min_score: not a match at all
+    g = fuse_matches(matches, "text", min_score=0.05)
+    assert [b.to_xyxy() for b in g.rejected] == [(900, 0, 920, 20)]
+    assert g.rejected_scores == [pytest.approx(0.8)]
+    assert g.to_dict()["rejected"] == [{"box": [900.0, 0.0, 920.0, 20.0], "score": 0.8}]

@@ -11,7 +11,8 @@ from PIL import Image
 from intentcrop.core.box import Box
 from intentcrop.core.context import CropContext
 from intentcrop.core.intent import Intent
-from intentcrop.ground.owlvit import PADDED_SQUARE, STRETCHED, OwlVitGrounder, box_frame, model_boxes_to_pixels
+from intentcrop.ground.owlvit import (PADDED_SQUARE, STRETCHED, OwlVitGrounder, box_frame, merge_same_referent,
+                                     model_boxes_to_pixels)
 from intentcrop.io.image import load_image
 
 
@@ -128,3 +129,13 @@ def test_grounding_without_text_or_query_is_an_error(tiny_models):
 
     with pytest.raises(IntentCropError, match="needs a text or a query image"):
         OwlVitGrounder(model=str(tiny_models["owlvit"])).ground(_ctx())
+
+
+def test_a_phrase_that_is_the_whole_text_is_read_as_the_same_query():
+    probs = np.array([[0.8, 0.2, 0.5], [0.2, 0.6, 0.1]])  # tokens x ("the red circle", "red circle", "boat")
+    queries, merged = merge_same_referent(["the red circle", "red circle", "boat"], probs)
+    assert queries == ["the red circle", "boat"]
+    np.testing.assert_allclose(merged, [[0.5, 0.5], [0.4, 0.1]])
+    # nothing to fold: unchanged
+    same_q, same_p = merge_same_referent(["the red circle and the boat", "red circle", "boat"], probs)
+    assert same_q == ["the red circle and the boat", "red circle", "boat"] and same_p is probs

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from intentcrop.ground import phrases
-from intentcrop.ground.phrases import grounding_queries, noun_phrases, phrase_backend, rule_noun_phrases
+from intentcrop.ground.phrases import grounding_queries, noun_phrases, phrase_backend, rule_noun_phrases, same_referent
 
 
 @pytest.mark.parametrize(
@@ -45,3 +45,14 @@ def test_blank_fallback(monkeypatch):
     spacy = pytest.importorskip("spacy")
     monkeypatch.setattr(phrases, "_nlp", lambda: (spacy.blank("en"), "spacy-blank+rules"))
     assert noun_phrases("the woman and the three dogs on the boat") == ["woman", "three dogs", "boat"]
+
+
+@pytest.mark.parametrize("text, phrase, same", [
+    ("the red circle", "red circle", True),
+    ("The red circle.", "red circle", True),
+    ("a red circle", "the red circle", True),
+    ("the red circle and the blue square", "red circle", False),
+    ("the small red circle", "red circle", False),
+])
+def test_same_referent(text, phrase, same):
+    assert same_referent(text, phrase) is same
