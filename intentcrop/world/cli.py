@@ -30,7 +30,7 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
                    help="load OWL-ViT phase 1 from this folder (a run with --owlvit-refine-steps 0) and train phase 2")
     p.add_argument("--only", choices=("owlvit", "clip"), default=None, help="train just one of the two models")
     p.add_argument("--threads", type=int, default=1,
-                   help="torch CPU threads (default 1, which reproduces fixtures/world bit for bit; 2 is faster)")
+                   help="torch CPU threads (default 1; fixtures/world was made with 2, which is faster)")
     p.add_argument("--eval-scenes", type=int, default=60, help="held-out scenes for the accuracy check (0: skip)")
 
 
