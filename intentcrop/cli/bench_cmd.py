@@ -28,7 +28,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "an aspect ratio, beside the free-form crop and the tight grounding box, and print all-in rate, target "
         "containment, distractor exclusion, ratio error, IoU with the targets' box and the framed rate.",
     )
-    world.add_argument("--scenes", type=int, default=100, help="how many scenes (one referring case each; default 100)")
+    world.add_argument("--scenes", type=int, default=None,
+                       help="how many scenes (one referring case each; default 100)")
     world.add_argument("--seed", type=int, default=0, help="benchmark seed: the same seed gives the same scenes")
     world.add_argument("--model", action="append", default=None, metavar="PATH",
                        help="a world model folder (OWL-ViT grounder and/or CLIP scorer); default: fixtures/world")
@@ -46,15 +47,17 @@ def run(args: argparse.Namespace) -> int:
     if getattr(args, "target", None) != "world":
         print("intentcrop bench: choose a target, e.g. `intentcrop bench world`", file=sys.stderr)
         return 2
-    from intentcrop.world.bench import CONDITIONED_MIN_SCALE, INTENTS, format_table, run_world_bench, write_json
+    from intentcrop.world.bench import (CONDITIONED_MIN_SCALE, DEFAULT_SCENES, INTENTS, format_table, run_world_bench,
+                                        write_json)
 
-    if args.scenes < 1:
+    n_scenes = DEFAULT_SCENES if args.scenes is None else args.scenes
+    if n_scenes < 1:
         print("intentcrop bench world: --scenes must be at least 1", file=sys.stderr)
         return 2
     progress = None if args.quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
     try:
         result = run_world_bench(
-            n_scenes=args.scenes, seed=args.seed, models=tuple(args.model) if args.model else None,
+            n_scenes=n_scenes, seed=args.seed, models=tuple(args.model) if args.model else None,
             intents=tuple(args.intent) if args.intent else INTENTS, device=args.device,
             min_scale=CONDITIONED_MIN_SCALE if args.min_scale is None else args.min_scale, progress=progress,
         )

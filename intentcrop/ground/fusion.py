@@ -99,12 +99,11 @@ def fuse_matches(
     region = Box.union_all(m.box for m in kept)
     return Grounding(
         boxes=[m.box for m in kept], scores=[float(m.score) for m in kept], phrases=[m.phrase for m in kept],
-        region=region, strict=False, source=source, **look_alikes(left_out, kept, region, min_score),
+        region=region, strict=False, source=source, **look_alikes(left_out, region, min_score),
     )
 
 
-def look_alikes(left_out: list[Match], kept: list[Match], region: Box, min_score: float,
-                max_overlap: float = 0.5) -> dict[str, list]:
+def look_alikes(left_out: list[Match], region: Box, min_score: float, max_overlap: float = 0.5) -> dict[str, list]:
     """The left-out matches that are other things, not parts of the region: scoring at least `min_score`,
     mostly outside the region (at most `max_overlap` of their area inside it), one box per thing (NMS)."""
     boxes: list[Box] = []

@@ -111,6 +111,13 @@ def box_sums(table: np.ndarray, x1: np.ndarray, y1: np.ndarray, x2: np.ndarray, 
     return table[y2, x2] - table[y1, x2] - table[y2, x1] + table[y1, x1]
 
 
+def map_pixels(maps: "ImageMaps", xyxy: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Boxes in original pixels -> integer (x1, y1, x2, y2) on the maps' grid, clipped to it."""
+    h, w = maps.shape
+    box = np.round(np.asarray(xyxy, dtype=np.float64).reshape(-1, 4) * maps.scale).astype(np.int64)
+    return (np.clip(box[:, 0], 0, w), np.clip(box[:, 1], 0, h), np.clip(box[:, 2], 0, w), np.clip(box[:, 3], 0, h))
+
+
 # -- per-image maps -------------------------------------------------------------------------------
 
 
@@ -262,9 +269,9 @@ def candidate_features(maps: ImageMaps, xyxy: np.ndarray, width: int, height: in
     """(N, len(FEATURE_NAMES)) features for boxes `xyxy` (original pixels) of a width x height image."""
     xyxy = np.asarray(xyxy, dtype=np.float64).reshape(-1, 4)
     h, w = maps.shape
-    box = np.round(xyxy * maps.scale).astype(np.int64)
-    x1, y1 = np.clip(box[:, 0], 0, w - 1), np.clip(box[:, 1], 0, h - 1)
-    x2, y2 = np.clip(box[:, 2], x1 + 1, w), np.clip(box[:, 3], y1 + 1, h)
+    x1, y1, x2, y2 = map_pixels(maps, xyxy)
+    x1, y1 = np.minimum(x1, w - 1), np.minimum(y1, h - 1)  # every crop covers at least one map pixel
+    x2, y2 = np.clip(x2, x1 + 1, w), np.clip(y2, y1 + 1, h)
     bw, bh = (x2 - x1).astype(np.float64), (y2 - y1).astype(np.float64)
     inner_area = bw * bh
     total_area = float(w * h)
@@ -364,7 +371,7 @@ def candidate_features(maps: ImageMaps, xyxy: np.ndarray, width: int, height: in
             f["contrast_border"] = np.mean(bands, axis=0)
         else:
             f["colour_lost"] = (lost_lr + lost_tb) / all_
-    f["skin_kept"] = inside(maps.skin) / skin_all if skin_all > 1.0 else np.ones(len(box))
+    f["skin_kept"] = inside(maps.skin) / skin_all if skin_all > 1.0 else np.ones(len(xyxy))
     f["skin_border"] = skin_bands.max(axis=0)
     f["faces_kept"], f["faces_cut"] = _face_features(maps.faces, x1, y1, x2, y2)
     f["face_cut_depth"], f["face_headroom"], f["face_offset_x"], f["face_size"] = _face_placement(

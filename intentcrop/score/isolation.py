@@ -17,11 +17,11 @@ from __future__ import annotations
 import numpy as np
 
 from intentcrop import defaults
-from intentcrop.core.box import containment
+from intentcrop.core.box import as_xyxy_array, containment
 from intentcrop.core.candidates import Candidates
 from intentcrop.core.context import CropContext
 from intentcrop.registry import SCORERS
-from intentcrop.score.features import box_sums, image_maps
+from intentcrop.score.features import box_sums, image_maps, map_pixels
 
 _EPS = 1e-9
 
@@ -49,7 +49,7 @@ class IsolationScorer:
         if grounding.rejected:
             best = max(grounding.scores) if grounding.scores else 1.0
             weights = np.clip(np.asarray(grounding.rejected_scores, dtype=np.float64) / max(best, _EPS), 0.0, 1.0)
-            inside = containment(np.array([b.to_list() for b in grounding.rejected]), candidates.xyxy)  # (R, N)
+            inside = containment(as_xyxy_array(grounding.rejected), candidates.xyxy)  # (R, N)
             lookalikes = weights @ inside
         return {"foreign": foreign, "lookalikes": lookalikes,
                 "total": -(foreign + self.lookalike_weight * lookalikes)}
@@ -58,14 +58,8 @@ class IsolationScorer:
     def foreign_content(ctx: CropContext, xyxy: np.ndarray, region) -> np.ndarray:
         """(N,) salient mass inside each crop but outside `region`, over the salient mass of the region."""
         maps = image_maps(ctx)
-        h, w = maps.shape
-
-        def grid(boxes: np.ndarray) -> tuple[np.ndarray, ...]:
-            b = np.round(np.asarray(boxes, dtype=np.float64).reshape(-1, 4) * maps.scale).astype(np.int64)
-            return (np.clip(b[:, 0], 0, w), np.clip(b[:, 1], 0, h), np.clip(b[:, 2], 0, w), np.clip(b[:, 3], 0, h))
-
-        cx1, cy1, cx2, cy2 = grid(xyxy)
-        rx1, ry1, rx2, ry2 = grid(region.to_array())
+        cx1, cy1, cx2, cy2 = map_pixels(maps, xyxy)
+        rx1, ry1, rx2, ry2 = map_pixels(maps, region.to_array())
         in_crop = box_sums(maps.peak, cx1, cy1, cx2, cy2)
         both = box_sums(maps.peak, np.maximum(cx1, rx1), np.maximum(cy1, ry1), np.minimum(cx2, rx2),
                         np.minimum(cy2, ry2))
