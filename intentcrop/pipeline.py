@@ -45,12 +45,13 @@ PIPELINE_CONFIGS: dict[str, dict[str, Any]] = {
                     ("isolation", defaults.SUBJECT_ISOLATION_WEIGHT, {})],
         "searcher": ("consensus", {}),
     },
-    # Text / query-image intents (chosen by `crop()` automatically): OWL-ViT grounding, then CLIP content,
+    # Text / query-image intents (chosen by `crop()` automatically): OWL-ViT grounding with its candidates
+    # verified by the same CLIP model (intentcrop.ground.verify), then CLIP content,
     # composition and aesthetics, the offline quality scorer, framing (area) and isolation (leave the look-alikes
     # and other eye-catching things out) -- weights in defaults.VLM_WEIGHTS.
     "vlm": {
         "proposer": ("default", {}),
-        "grounders": {"text": ("owlvit", {}), "query_image": ("owlvit", {})},
+        "grounders": {"text": ("owlvit", {"verify": True}), "query_image": ("owlvit", {"verify": True})},
         "scorers": [
             ("clip_text", defaults.VLM_WEIGHTS["content"], {}),
             ("default", defaults.VLM_WEIGHTS["quality"], {}),

@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"\n{result['cases']} scenes, seed {result['seed']}, {result['seconds']}s; models: "
           + ", ".join(result["models"]))
     if result["impossible"]:
-        print(f"skipped {len(result['impossible'])} intent/ratio pairs no crop holding the subject can meet")
+        print(f"skipped {len(result['impossible'])} case/ratio pairs no crop holding the targets can meet")
     if args.json:
         write_json(result, args.json)
     return 0

@@ -2,6 +2,7 @@
 
 * text        -> OWL-ViT / OWLv2 boxes for the full text and its noun phrases (GROUNDERS "owlvit")
 * query image -> OWL-ViT image-guided detection (GROUNDERS "owlvit")
+* either, optionally (pipeline "vlm") -> CLIP re-scores each phrase's candidate boxes (`verify.ClipVerifier`)
 * subject     -> its box or mask's box, in core (`Intent.subject_box`), strict
 
 Each grounder returns `intentcrop.core.context.Grounding` (boxes, scores, matched phrases, region = union
@@ -9,12 +10,13 @@ of the kept matches, strict=False). How a crop frames that region is scored in `
 torch and transformers load only when a grounder first runs.
 """
 
-from intentcrop.ground.fusion import Match, box_gap, fuse_matches, top_boxes_per_query
+from intentcrop.ground.fusion import Match, fuse_matches, top_boxes_per_query
 from intentcrop.ground.owlvit import PADDED_SQUARE, STRETCHED, OwlVitGrounder, box_frame, model_boxes_to_pixels
 from intentcrop.ground.phrases import grounding_queries, noun_phrases, phrase_backend, rule_noun_phrases
+from intentcrop.ground.verify import ClipVerifier
 
 __all__ = [
-    "Match", "OwlVitGrounder", "PADDED_SQUARE", "STRETCHED", "box_frame", "box_gap", "fuse_matches",
+    "ClipVerifier", "Match", "OwlVitGrounder", "PADDED_SQUARE", "STRETCHED", "box_frame", "fuse_matches",
     "grounding_queries", "model_boxes_to_pixels", "noun_phrases", "phrase_backend", "rule_noun_phrases",
     "top_boxes_per_query",
 ]

@@ -1,13 +1,17 @@
 """Matches -> the region a crop must keep: ClipCrop's union of matched boxes, minus outliers.
 
 Per query phrase the best-scoring image tokens give candidate boxes (a few per phrase after NMS, since
-"three dogs" is several boxes). The best match overall anchors the region; other matches are kept
-when they score at least `min_relative_score` of it, are at least `min_relative_area` of its area
-(tiny boxes are usually parts or noise) and lie within `max_gap` of its diagonal (far boxes are
-usually a second, unrelated instance). Two kinds of match are what the text asked for even when far:
-the best match of each phrase ("the woman and the boat" names both) and, for a phrase with a number,
-its best N matches ("three dogs"). The region is the union of the kept boxes. The matches left out that
-lie clear of the region are reported as look-alikes (`Grounding.rejected`), for scorers to leave out too.
+"three dogs" is several boxes). The best match overall anchors the region. A match can be kept only if
+it scores at least `min_relative_score` of it and is at least `min_relative_area` of its area (tiny
+boxes are usually parts or noise), and then only when it is
+  * one of the instances the text names: the best match of each phrase ("the woman and the boat" names
+    both) and, for a phrase with a number, its best N matches ("three dogs");
+  * as likely as the best (`tie_score` of its score): the models cannot tell which is meant, so both stay;
+  * another box of a kept thing (IoU at least `same_thing_iou` with a kept box: a looser or tighter
+    outline of the same object, which guards against a box that cuts it).
+Any other match is a second instance of something asked for once ("the red circle" beside another red
+circle): it is left out, and if it lies clear of the region it is reported as a look-alike
+(`Grounding.rejected`) for the scorers to leave out too. The region is the union of the kept boxes.
 """
 
 from __future__ import annotations
@@ -59,20 +63,14 @@ def phrase_count(phrase: str) -> int:
     return 1
 
 
-def box_gap(a: Box, b: Box) -> float:
-    """Distance between two boxes' nearest edges (0 when they overlap)."""
-    dx = max(0.0, max(a.x1, b.x1) - min(a.x2, b.x2))
-    dy = max(0.0, max(a.y1, b.y1) - min(a.y2, b.y2))
-    return float(np.hypot(dx, dy))
-
-
 def fuse_matches(
     matches: list[Match],
     source: str,
     min_score: float = defaults.GROUND_MIN_SCORE,
     min_relative_score: float = defaults.GROUND_MIN_RELATIVE_SCORE,
     min_relative_area: float = defaults.GROUND_MIN_RELATIVE_AREA,
-    max_gap: float = defaults.GROUND_MAX_GAP,
+    tie_score: float = defaults.GROUND_TIE_SCORE,
+    same_thing_iou: float = defaults.GROUND_SAME_THING_IOU,
 ) -> Grounding:
     """Keep the best match and those consistent with it; region = their union (None if nothing scores
     `min_score`). The result is never strict: a model's guess may be overruled by the crop constraints."""
@@ -80,17 +78,17 @@ def fuse_matches(
     if not matches or matches[0].score < min_score:
         return Grounding(boxes=[], scores=[], phrases=[], region=None, strict=False, source=source)
     best = matches[0]
-    diagonal = float(np.hypot(best.box.width, best.box.height))
     kept = [best]
     left_out: list[Match] = []
     rank_in_phrase = {best.phrase: 1}
     for m in matches[1:]:
         rank = rank_in_phrase.get(m.phrase, 0)
         rank_in_phrase[m.phrase] = rank + 1
-        named = rank < phrase_count(m.phrase)  # one of the instances the phrase itself asks for
-        if (m.score < max(min_score, min_relative_score * best.score)
-                or m.box.area < min_relative_area * best.box.area
-                or (not named and box_gap(m.box, best.box) > max_gap * diagonal)):
+        wanted = (rank < phrase_count(m.phrase)  # one of the instances the phrase itself asks for
+                  or m.score >= tie_score * best.score  # as likely as the best: cannot tell which is meant
+                  or any(m.box.iou(k.box) >= same_thing_iou for k in kept))  # another outline of a kept thing
+        if (not wanted or m.score < max(min_score, min_relative_score * best.score)
+                or m.box.area < min_relative_area * best.box.area):
             left_out.append(m)
             continue
         if any(m.box.iou(k.box) > 0.9 for k in kept):  # the same box found by another phrase
@@ -119,4 +117,4 @@ def look_alikes(left_out: list[Match], region: Box, min_score: float, max_overla
     return {"rejected": boxes, "rejected_scores": scores}
 
 
-__all__ = ["Match", "box_gap", "fuse_matches", "look_alikes", "phrase_count", "top_boxes_per_query"]
+__all__ = ["Match", "fuse_matches", "look_alikes", "phrase_count", "top_boxes_per_query"]

@@ -24,6 +24,7 @@ from intentcrop.core.context import CropContext, Grounding
 from intentcrop.errors import IntentCropError
 from intentcrop.ground.fusion import Match, fuse_matches, phrase_count, top_boxes_per_query
 from intentcrop.ground.phrases import grounding_queries, same_referent
+from intentcrop.ground.verify import ClipVerifier
 from intentcrop.registry import GROUNDERS
 
 STRETCHED = "stretched"  # OWL-ViT v1: boxes are fractions of the image's own width and height
@@ -79,11 +80,19 @@ class OwlVitGrounder:
                  min_score: float = defaults.GROUND_MIN_SCORE,
                  min_relative_score: float = defaults.GROUND_MIN_RELATIVE_SCORE,
                  min_relative_area: float = defaults.GROUND_MIN_RELATIVE_AREA,
-                 max_gap: float = defaults.GROUND_MAX_GAP) -> None:
+                 tie_score: float = defaults.GROUND_TIE_SCORE,
+                 same_thing_iou: float = defaults.GROUND_SAME_THING_IOU,
+                 verify: bool = False, verifier_model: Any = None,
+                 verify_candidates: int = defaults.GROUND_VERIFY_CANDIDATES,
+                 verify_weight: float = defaults.GROUND_VERIFY_WEIGHT) -> None:
         self.model_spec, self.device, self.dtype = model, device, dtype
         self.max_phrases, self.per_query = max_phrases, per_query
         self.fusion_args = dict(min_score=min_score, min_relative_score=min_relative_score,
-                                min_relative_area=min_relative_area, max_gap=max_gap)
+                                min_relative_area=min_relative_area, tie_score=tie_score,
+                                same_thing_iou=same_thing_iou)
+        # verify: re-score each phrase's candidates with CLIP (ground.verify); verifier_model None -> the default
+        self.verifier = ClipVerifier(verifier_model, device, dtype, weight=verify_weight) if verify else None
+        self.verify_candidates = int(verify_candidates)
         self._loaded = None
 
     @property
@@ -126,11 +135,20 @@ class OwlVitGrounder:
         return out.target_pred_boxes[0].float().cpu().numpy(), _sigmoid(out.logits[0].float().cpu().numpy())
 
     # -- the stage --------------------------------------------------------------------------------
-    def matches(self, cxcywh: np.ndarray, probs: np.ndarray, phrases: list[str], width: int, height: int) -> list[Match]:
+    def matches(self, cxcywh: np.ndarray, probs: np.ndarray, phrases: list[str], width: int, height: int,
+                verification: "tuple[Any, Any, list[bool]] | None" = None) -> list[Match]:
+        """The best boxes of every phrase. verification: (image, a function giving the (Q, D) query embeddings,
+        which phrases to verify) -- more candidates are then taken per phrase and re-scored by the verifier."""
         xyxy = model_boxes_to_pixels(cxcywh, width, height, box_frame(self.loaded.processor.image_processor))
-        out = []
         per_query = max([self.per_query] + [phrase_count(p) for p in phrases])  # "five stars" needs five boxes
-        for q, indices in enumerate(top_boxes_per_query(xyxy, probs, per_query)):
+        verifying = verification is not None and self.verifier is not None and any(verification[2])
+        candidates = top_boxes_per_query(xyxy, probs, max(per_query, self.verify_candidates) if verifying else per_query)
+        if verifying:
+            image, query_embeddings, verified = verification
+            probs = self.verifier.rescore(image, xyxy, probs, candidates, query_embeddings(), verified)
+            candidates = [sorted(idx, key=lambda i: -probs[i, q])[:per_query] for q, idx in enumerate(candidates)]
+        out = []
+        for q, indices in enumerate(candidates):
             for idx in indices:
                 box = Box.from_xyxy(xyxy[idx])
                 if box.area > 0:
@@ -139,17 +157,27 @@ class OwlVitGrounder:
 
     def ground(self, ctx: CropContext) -> Grounding:
         intent = ctx.intent
+        verifier = self.verifier
         if intent.text:
             queries = grounding_queries(intent.text, self.max_phrases)
             cxcywh, probs = self.detect_text(ctx.image, queries)
             queries, probs = merge_same_referent(queries, probs)
             source = "text"
+            # CLIP judges a crop of one thing: the full text only when it names one referent (no other noun
+            # phrase left after merging), a phrase only when it names one instance
+            verified = [len(queries) == 1 and phrase_count(queries[0]) == 1]
+            verified += [phrase_count(q) == 1 for q in queries[1:]]
+            embed = (lambda: verifier.text_queries(queries)) if verifier is not None else None
         elif intent.query_image is not None:
             from intentcrop.io.image import load_image
 
             query = ctx.cached("query_image", lambda: load_image(intent.query_image))
             cxcywh, probs = self.detect_image(ctx.image, query)
             queries, source = ["query image"], "query_image"
+            verified = [True]
+            embed = (lambda: verifier.image_query(query)) if verifier is not None else None
         else:
             raise IntentCropError("OWL-ViT grounding needs a text or a query image")
-        return fuse_matches(self.matches(cxcywh, probs, queries, ctx.width, ctx.height), source, **self.fusion_args)
+        verification = (ctx.image, embed, verified) if embed is not None else None
+        return fuse_matches(self.matches(cxcywh, probs, queries, ctx.width, ctx.height, verification), source,
+                            **self.fusion_args)

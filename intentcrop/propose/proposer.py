@@ -1,8 +1,10 @@
 """The default proposer: grid anchors for free-form intents, exact-ratio windows for each asked ratio,
-restricted to windows that hold the grounded region when there is one."""
+restricted to windows that hold the grounded region when there is one (a model-grounded region grown by
+`safety_margin` first, or as it is where the grown one cannot fit an asked ratio)."""
 
 from __future__ import annotations
 
+import functools
 from typing import Protocol
 
 import numpy as np
@@ -11,6 +13,7 @@ from intentcrop import defaults
 from intentcrop.core.box import Box
 from intentcrop.core.candidates import Candidates
 from intentcrop.core.context import CropContext
+from intentcrop.errors import InvalidIntentError
 from intentcrop.propose.geometry import contains_mask, dedupe, grid_anchors, ratio_windows, subject_windows
 from intentcrop.registry import PROPOSERS
 
@@ -28,7 +31,9 @@ class DefaultProposer:
         grid_min_area: float = defaults.GRID_MIN_AREA,
         ratio_scales: int = defaults.RATIO_SCALES,
         ratio_positions: int = defaults.RATIO_POSITIONS,
+        safety_margin: float = defaults.GROUNDED_SAFETY_MARGIN,
     ) -> None:
+        self.safety_margin = safety_margin
         self.grid_bins = grid_bins
         self.grid_max_offset_bins = grid_max_offset_bins
         self.grid_min_area = grid_min_area
@@ -39,21 +44,28 @@ class DefaultProposer:
         width, height, intent = ctx.width, ctx.height, ctx.intent
         region = ctx.grounding.region if ctx.grounding is not None else None
         strict = ctx.grounding.strict if ctx.grounding is not None else True
+        grown = None  # a model's box grown by the safety margin: room for its localisation error
         if region is not None:
             region = region.clip(width, height)
+            if not strict:
+                grown = region.expand(self.safety_margin).clip(width, height)
         ratios = intent.resolve_ratios(width, height)
         parts: list[Candidates] = []
         if ratios:
             for ratio in ratios:
-                boxes = ratio_windows(
-                    width, height, ratio,
-                    min_scale=ctx.min_scale, max_scale=intent.max_scale,
-                    scales=self.ratio_scales, positions=self.ratio_positions,
-                    must_contain=region, strict=strict,
-                )
+                windows = functools.partial(ratio_windows, width, height, ratio, min_scale=ctx.min_scale,
+                                            max_scale=intent.max_scale, scales=self.ratio_scales,
+                                            positions=self.ratio_positions)
+                try:
+                    boxes = windows(must_contain=grown or region, strict=strict or grown is not None)
+                except InvalidIntentError:
+                    if strict:
+                        raise
+                    # the margin does not fit this ratio: hold the box itself, or as much of it as fits
+                    boxes = windows(must_contain=region, strict=False)
                 parts.append(Candidates.from_xyxy(dedupe(boxes, width, height), source="ratio", ratio=ratio))
         else:
-            parts.append(Candidates.from_xyxy(self.free_form(width, height, intent, ctx.min_scale, region), source="grid"))
+            parts.append(Candidates.from_xyxy(self.free_form(width, height, intent, ctx.min_scale, grown or region), source="grid"))
         return Candidates.merge(parts)
 
     def free_form(self, width: int, height: int, intent, min_scale: float, region: Box | None) -> np.ndarray:

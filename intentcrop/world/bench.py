@@ -9,7 +9,9 @@ Over seeded scenes (`referring.benchmark_cases`), every case is cropped through 
 
 each without a ratio and with one (cycled through RATIOS), beside two baselines from the same run:
 'free-form' (the same call with no intent) and 'tight box' (the grounding region the conditioned
-call found, used as the crop; for subjects, the mask's box).
+call found, used as the crop; for subjects, the mask's box). A ratio no crop holding the targets can
+meet inside the scene (a tall pair at 16:9 in a portrait scene) is skipped for every method and listed
+in 'impossible'.
 
 Metrics, from the scene's exact masks, averaged over cases:
   all_in      share of cases where every target's visible box lies fully inside the crop
@@ -104,6 +106,19 @@ def _intent_args(case: WorldCase, intent: str) -> dict[str, Any] | None:
     return {"subject": case.subject()}
 
 
+def ratio_can_hold_targets(case: WorldCase, ratio: float) -> bool:
+    """Whether any crop of exactly `ratio` inside the scene holds every target (a tall pair of objects cannot
+    fit a 16:9 crop of a portrait scene: no method can succeed there, so the case measures nothing)."""
+    from intentcrop.propose.geometry import ratio_windows
+
+    try:
+        ratio_windows(case.scene.width, case.scene.height, ratio, scales=1, positions=1,
+                      must_contain=case.target_box, strict=True)
+    except InvalidIntentError:
+        return False
+    return True
+
+
 def run_world_bench(n_scenes: int = DEFAULT_SCENES, seed: int = 0, models: tuple[str, ...] | None = None,
                     intents: tuple[str, ...] = INTENTS, device: str = "cpu",
                     min_scale: float = CONDITIONED_MIN_SCALE,
@@ -118,12 +133,16 @@ def run_world_bench(n_scenes: int = DEFAULT_SCENES, seed: int = 0, models: tuple
             raise FileNotFoundError(f"world model folder {m} is missing; train it with `intentcrop train world`")
     cases = benchmark_cases(n_scenes, seed=seed)
     rows: list[CaseResult] = []
-    impossible: list[dict[str, Any]] = []  # asked ratios no crop holding the subject can meet (skipped)
+    impossible: list[dict[str, Any]] = []  # asked ratios no crop holding the targets can meet (skipped)
     t0 = time.time()
     for ci, case in enumerate(cases):
         ratio_label = RATIOS[ci % len(RATIOS)]
         for ratio in (None, ratio_label):
             r = None if ratio is None else parse_ratio(ratio)
+            if r is not None and not ratio_can_hold_targets(case, r):
+                impossible.append({"intent": "all", "seed": case.scene.seed, "ratio": ratio,
+                                   "text": case.referral.text})
+                continue
 
             def record(intent: str, method: str, box: Box) -> None:
                 rows.append(CaseResult(intent, case.referral.kind, ratio, method, crop_metrics(case, box, r),

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from intentcrop.core.box import Box
-from intentcrop.ground.fusion import Match, box_gap, fuse_matches, phrase_count, top_boxes_per_query
+from intentcrop.ground.fusion import Match, fuse_matches, phrase_count, top_boxes_per_query
 
 BEST = Match(Box(100, 100, 200, 200), 0.8, "dog")
 
@@ -14,9 +14,12 @@ BEST = Match(Box(100, 100, 200, 200), 0.8, "dog")
 @pytest.mark.parametrize(
     "other, kept",
     [
-        (Match(Box(210, 120, 290, 190), 0.6, "cat"), True),  # near, similar size, good score
+        (Match(Box(210, 120, 290, 190), 0.6, "cat"), True),  # another phrase's best: named by the text
         (Match(Box(150, 150, 160, 160), 0.7, "ear"), False),  # much smaller than the best
-        (Match(Box(600, 600, 700, 700), 0.7, "dog"), False),  # far from the best
+        (Match(Box(600, 600, 700, 700), 0.5, "dog"), False),  # a second dog, clearly less likely: not asked for
+        (Match(Box(600, 600, 700, 700), 0.7, "dog"), True),  # a second dog as likely as the best (tie)
+        (Match(Box(120, 110, 230, 215), 0.3, "dog"), True),  # another outline of the best dog (same thing)
+        (Match(Box(120, 110, 230, 215), 0.1, "dog"), False),  # ... but too weak to count
         (Match(Box(210, 120, 290, 190), 0.1, "cat"), False),  # weak relative to the best
         (Match(Box(101, 101, 200, 200), 0.7, "a dog"), False),  # the same box through another phrase
     ],
@@ -32,11 +35,6 @@ def test_fusion_keeps_consistent_matches(other, kept):
 def test_nothing_scores_enough():
     grounding = fuse_matches([Match(Box(0, 0, 10, 10), 0.01, "dog")], "text", min_score=0.05)
     assert grounding.region is None and grounding.boxes == []
-
-
-def test_box_gap():
-    assert box_gap(Box(0, 0, 10, 10), Box(5, 5, 20, 20)) == 0
-    assert box_gap(Box(0, 0, 10, 10), Box(13, 14, 20, 20)) == pytest.approx(5.0)
 
 
 def test_top_boxes_per_query_applies_nms():
@@ -64,18 +62,37 @@ def test_counted_instances_are_kept_even_when_far_apart():
 
 def test_each_named_phrase_is_kept_but_a_far_second_instance_is_not():
     matches = [_m((0, 0, 20, 20), 0.9, "red circle"), _m((500, 500, 520, 520), 0.6, "blue square"),
-               _m((900, 0, 920, 20), 0.8, "red circle")]  # a far second red circle: not what "the red circle" means
+               _m((900, 0, 920, 20), 0.6, "red circle")]  # a far, less likely second red circle: not meant
     g = fuse_matches(matches, "text")
     assert sorted(g.phrases) == ["blue square", "red circle"]
     assert g.region.to_xyxy() == (0, 0, 520, 520)
 
 
 def test_left_out_matches_clear_of_the_region_are_reported_as_lookalikes():
-    matches = [_m((0, 0, 20, 20), 0.9, "red circle"), _m((900, 0, 920, 20), 0.8, "red circle"),
-               _m((2, 2, 18, 18), 0.2, "red circle"),  # a part of the kept match, not another thing
-               _m((901, 1, 919, 19), 0.7, "red circle"),  # the same look-alike again: reported once
+    matches = [_m((0, 0, 20, 20), 0.9, "red circle"), _m((900, 0, 920, 20), 0.6, "red circle"),
+               _m((2, 2, 18, 18), 0.1, "red circle"),  # a weak part of the kept match, not another thing
+               _m((901, 1, 919, 19), 0.5, "red circle"),  # the same look-alike again: reported once
                _m((500, 500, 520, 520), 0.01, "red circle")]  # below min_score: not a match at all
     g = fuse_matches(matches, "text", min_score=0.05)
     assert [b.to_xyxy() for b in g.rejected] == [(900, 0, 920, 20)]
-    assert g.rejected_scores == [pytest.approx(0.8)]
-    assert g.to_dict()["rejected"] == [{"box": [900.0, 0.0, 920.0, 20.0], "score": 0.8}]
+    assert g.rejected_scores == [pytest.approx(0.6)]
+    assert g.to_dict()["rejected"] == [{"box": [900.0, 0.0, 920.0, 20.0], "score": 0.6}]
+
+
+@pytest.mark.parametrize(
+    "second_score, tie_score, kept",
+    [(0.85, 0.8, True), (0.7, 0.8, False), (0.7, 0.75, True), (0.89, 1.01, False)],  # 1.01: ties never kept
+)
+def test_tie_score_decides_whether_an_equally_likely_second_instance_stays(second_score, tie_score, kept):
+    matches = [_m((0, 0, 20, 20), 0.9, "red circle"), _m((500, 0, 520, 20), second_score, "red circle")]
+    g = fuse_matches(matches, "text", tie_score=tie_score)
+    assert (len(g.boxes) == 2) is kept
+    assert (g.rejected == []) is kept  # what is not kept is a look-alike for the scorers
+
+
+@pytest.mark.parametrize("same_thing_iou, kept", [(0.3, True), (0.5, False)])
+def test_same_thing_iou_keeps_a_looser_outline_of_the_target(same_thing_iou, kept):
+    # IoU of the two outlines: 400 / 1000 = 0.4
+    matches = [_m((0, 0, 20, 20), 0.9, "star"), _m((0, 0, 20, 50), 0.4, "star")]
+    g = fuse_matches(matches, "text", same_thing_iou=same_thing_iou, tie_score=1.01)
+    assert (g.region.to_xyxy() == (0, 0, 20, 50)) is kept

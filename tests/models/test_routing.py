@@ -82,3 +82,16 @@ def test_free_form_crop_keeps_the_default_pipeline(sample_image_path):
         pytest.skip("the offline 'default' scorer is not usable in this checkout")
     output = intentcrop.crop(sample_image_path, return_output=True)
     assert output.grounding is None and not any(k.startswith("clip_") for k in output.results[0].breakdown)
+
+
+def test_a_verifying_grounder_gets_the_scoring_model_as_its_verifier(tiny_models):
+    owl, clip = str(tiny_models["owlv2"]), str(tiny_models["clip"])
+    overrides = model_overrides(PIPELINE_CONFIGS["vlm"], [owl, clip], "cpu")
+    for name, args in overrides["grounders"].values():
+        assert name == "owlvit" and args["verify"] is True
+        assert args["model"] == owl and args["verifier_model"] == clip
+    # a CLIP model alone is used by a pipeline whose only CLIP user is the verifier
+    only_verifier = {"grounders": {"text": ("owlvit", {"verify": True})}, "scorers": [("framing", 1.0, {})]}
+    assert model_overrides(only_verifier, clip)["grounders"]["text"][1]["verifier_model"] == clip
+    with pytest.raises(ModelNotAvailableError, match="uses no model"):
+        model_overrides({"grounders": {"text": ("owlvit", {})}, "scorers": [("framing", 1.0, {})]}, clip)

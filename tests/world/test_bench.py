@@ -144,3 +144,14 @@ def test_world_models_load_through_the_public_path():
     assert archs == {"owlvit", "clip"}
     total = sum(p.stat().st_size for d in DEFAULT_MODELS for p in d.iterdir())
     assert total <= 15 * 2**20  # the issue's budget for committed world models
+
+
+@pytest.mark.parametrize("ratio", [0.1, 0.25, 0.5, 1.0, 4 / 3, 16 / 9, 6.0, 10.0])
+def test_ratio_can_hold_targets_matches_the_geometry(case, ratio):
+    """A window of width/height = ratio inside the scene holds the targets iff it can be at least as wide and
+    as tall as their box: max(tw, th * ratio) <= min(W, H * ratio)."""
+    from intentcrop.world.bench import ratio_can_hold_targets
+
+    t, s = case.target_box, case.scene
+    feasible = max(t.width, t.height * ratio) <= min(s.width, s.height * ratio) + 1e-6
+    assert ratio_can_hold_targets(case, ratio) is feasible
