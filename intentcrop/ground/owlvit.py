@@ -157,7 +157,6 @@ class OwlVitGrounder:
 
     def ground(self, ctx: CropContext) -> Grounding:
         intent = ctx.intent
-        verifier = self.verifier
         if intent.text:
             queries = grounding_queries(intent.text, self.max_phrases)
             cxcywh, probs = self.detect_text(ctx.image, queries)
@@ -167,7 +166,7 @@ class OwlVitGrounder:
             # phrase left after merging), a phrase only when it names one instance
             verified = [len(queries) == 1 and phrase_count(queries[0]) == 1]
             verified += [phrase_count(q) == 1 for q in queries[1:]]
-            embed = (lambda: verifier.text_queries(queries)) if verifier is not None else None
+            embed = lambda: self.verifier.text_queries(queries)  # noqa: E731 -- only called when verifying
         elif intent.query_image is not None:
             from intentcrop.io.image import load_image
 
@@ -175,9 +174,9 @@ class OwlVitGrounder:
             cxcywh, probs = self.detect_image(ctx.image, query)
             queries, source = ["query image"], "query_image"
             verified = [True]
-            embed = (lambda: verifier.image_query(query)) if verifier is not None else None
+            embed = lambda: self.verifier.image_query(query)  # noqa: E731
         else:
             raise IntentCropError("OWL-ViT grounding needs a text or a query image")
-        verification = (ctx.image, embed, verified) if embed is not None else None
+        verification = (ctx.image, embed, verified) if self.verifier is not None else None
         return fuse_matches(self.matches(cxcywh, probs, queries, ctx.width, ctx.height, verification), source,
                             **self.fusion_args)

@@ -29,9 +29,19 @@ MODEL_BACKENDS: dict[tuple[str, str], str] = {
 }
 # The constructor argument that receives the model, per role.
 MODEL_ARGUMENT = {GROUNDING: "model", SCORING: "model", QUALITY: "model_path"}
-# Backends that also use a model of a second role, and the argument that receives it (OWL-ViT's candidates
-# verified by CLIP: the scoring model).
-SECOND_MODEL_ARGUMENT: dict[tuple[str, str], tuple[str, str]] = {("grounder", "owlvit"): (SCORING, "verifier_model")}
+# Backends that can also use a model of a second role: (that role, the argument that receives it, the argument
+# that switches the use on). OWL-ViT's candidates verified by CLIP (verify=True) use the scoring model.
+SECOND_MODEL_ARGUMENT: dict[tuple[str, str], tuple[str, str, str]] = {
+    ("grounder", "owlvit"): (SCORING, "verifier_model", "verify"),
+}
+
+
+def _second_model(stage: str, name: str, args: dict[str, Any]) -> tuple[str, str] | None:
+    """(role, argument) of the second model this configured backend uses, or None."""
+    entry = SECOND_MODEL_ARGUMENT.get((stage, name))
+    if entry is None or not args.get(entry[2]):
+        return None
+    return entry[0], entry[1]
 
 
 def _role(spec: ModelSpec) -> str:
@@ -78,9 +88,9 @@ def model_overrides(config: dict[str, Any], model: "str | Sequence[str] | None" 
         args = dict(args)
         if role in chosen:
             args[MODEL_ARGUMENT[role]] = chosen[role]
-        second_role, second_argument = SECOND_MODEL_ARGUMENT.get((stage, name), (None, None))
-        if second_role in chosen:
-            args[second_argument] = chosen[second_role]
+        second = _second_model(stage, name, args)
+        if second is not None and second[0] in chosen:
+            args[second[1]] = chosen[second[0]]
         if role == QUALITY:  # numpy only: device and dtype do not apply
             return args
         if device is not None:
@@ -95,8 +105,8 @@ def model_overrides(config: dict[str, Any], model: "str | Sequence[str] | None" 
     overrides["scorers"] = [(name, w, fill("scorer", name, args)) for name, w, args in config.get("scorers", [])]
     used_roles = {MODEL_BACKENDS.get(("grounder", n)) for n, _ in grounders.values()}
     used_roles |= {MODEL_BACKENDS.get(("scorer", n)) for n, _, _ in config.get("scorers", [])}
-    used_roles |= {SECOND_MODEL_ARGUMENT[("grounder", n)][0] for n, args in grounders.values()
-                   if args.get("verify") and ("grounder", n) in SECOND_MODEL_ARGUMENT}
+    used_roles |= {second[0] for n, args in grounders.values()
+                   if (second := _second_model("grounder", n, args)) is not None}
     unused = [chosen[r] for r in chosen if r not in used_roles]
     if unused:
         raise ModelNotAvailableError(f"this pipeline uses no model for {', '.join(unused)}")

@@ -56,16 +56,16 @@ class DefaultProposer:
                 windows = functools.partial(ratio_windows, width, height, ratio, min_scale=ctx.min_scale,
                                             max_scale=intent.max_scale, scales=self.ratio_scales,
                                             positions=self.ratio_positions)
-                try:
-                    boxes = windows(must_contain=grown or region, strict=strict or grown is not None)
-                except InvalidIntentError:
-                    if strict:
-                        raise
-                    # the margin does not fit this ratio: hold the box itself, or as much of it as fits
-                    boxes = windows(must_contain=region, strict=False)
+                if grown is None:
+                    boxes = windows(must_contain=region, strict=strict)
+                else:
+                    try:
+                        boxes = windows(must_contain=grown, strict=True)
+                    except InvalidIntentError:  # the margin does not fit this ratio: hold the box itself,
+                        boxes = windows(must_contain=region, strict=False)  # or as much of it as fits
                 parts.append(Candidates.from_xyxy(dedupe(boxes, width, height), source="ratio", ratio=ratio))
         else:
-            parts.append(Candidates.from_xyxy(self.free_form(width, height, intent, ctx.min_scale, grown or region), source="grid"))
+            parts.append(Candidates.from_xyxy(self.free_form(width, height, intent, ctx.min_scale, region if grown is None else grown), source="grid"))
         return Candidates.merge(parts)
 
     def free_form(self, width: int, height: int, intent, min_scale: float, region: Box | None) -> np.ndarray:
