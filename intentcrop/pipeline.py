@@ -42,7 +42,7 @@ PIPELINE_CONFIGS: dict[str, dict[str, Any]] = {
         "proposer": ("default", {}),
         "grounders": {},
         "scorers": [("default", 1.0, {}), ("framing", defaults.SUBJECT_FRAMING_WEIGHT, {}),
-                    ("isolation", defaults.SUBJECT_ISOLATION_WEIGHT, {})],
+                    ("isolation", defaults.SUBJECT_ISOLATION_WEIGHT, {"cut_weight": defaults.SUBJECT_CUT_WEIGHT})],
         "searcher": ("consensus", {}),
     },
     # Text / query-image intents (chosen by `crop()` automatically): OWL-ViT grounding with its candidates

@@ -316,17 +316,10 @@ def candidate_features(maps: ImageMaps, xyxy: np.ndarray, width: int, height: in
     f["edge_density"] = (inside(maps.edges) / inner_area) / mean_edge
 
     # Boundary simplicity: energy in a thin band across each of the four borders.
-    band = max(1, int(round(0.015 * max(h, w))))
-    sides = (
-        (x1 - band, y1, x1 + band, y2),  # left
-        (x2 - band, y1, x2 + band, y2),  # right
-        (x1, y1 - band, x2, y1 + band),  # top
-        (x1, y2 - band, x2, y2 + band),  # bottom
-    )
     # A side left at the image border cuts nothing new: the photographer's own edge counts as an average
     # one (1.0, the image mean), so keeping a border is neither rewarded nor punished by these terms.
-    at_image_edge = (x1 <= 0, x2 >= w, y1 <= 0, y2 >= h)
-    ones = _ones_table(h, w)
+    sides, at_image_edge = border_bands(maps, x1, y1, x2, y2)
+    ones = ones_table(h, w)
     edge_bands, sal_bands, skin_bands = [], [], []
     for (bx1, by1, bx2, by2), on_edge in zip(sides, at_image_edge):
         area = np.maximum(box_sums(ones, bx1, by1, bx2, by2), 1.0)
@@ -382,7 +375,22 @@ def candidate_features(maps: ImageMaps, xyxy: np.ndarray, width: int, height: in
 _ONES_CACHE: dict[tuple[int, int], np.ndarray] = {}
 
 
-def _ones_table(h: int, w: int) -> np.ndarray:
+def border_bands(maps: ImageMaps, x1, y1, x2, y2) -> tuple[tuple, tuple]:
+    """The thin band (1.5 % of the map's long side each way) across each side of boxes given in map pixels,
+    as ((bx1, by1, bx2, by2) per side: left, right, top, bottom), and whether each side lies on the image
+    border."""
+    h, w = maps.shape
+    band = max(1, int(round(0.015 * max(h, w))))
+    sides = (
+        (x1 - band, y1, x1 + band, y2),  # left
+        (x2 - band, y1, x2 + band, y2),  # right
+        (x1, y1 - band, x2, y1 + band),  # top
+        (x1, y2 - band, x2, y2 + band),  # bottom
+    )
+    return sides, (x1 <= 0, x2 >= w, y1 <= 0, y2 >= h)
+
+
+def ones_table(h: int, w: int) -> np.ndarray:
     """Summed-area table of ones (pixel counts), cached per map size."""
     key = (h, w)
     if key not in _ONES_CACHE:

@@ -1,4 +1,4 @@
-"""The framing (area) scorer: the grounded region should fill about target_fill of the crop."""
+"""The framing (area) scorer: the grounded region should fill between min_fill and max_fill of the crop."""
 
 from __future__ import annotations
 
@@ -20,13 +20,24 @@ def _ctx(region=None):
     return ctx
 
 
-def test_prefers_the_target_fill():
-    region = Box(150, 50, 250, 150)  # 100x100
-    # crops whose area is region/fill for fills 1.0, 0.4 and 0.1, all centred on the region
+@pytest.mark.parametrize(
+    "fill, total",
+    [(1.0, np.log(0.6)), (0.6, 0.0), (0.5, 0.0), (0.4, 0.0), (0.2, np.log(0.5)), (0.1, np.log(0.25))],
+)
+def test_costs_nothing_inside_the_fill_range_and_log_distance_outside(fill, total):
+    region = Box(150, 50, 250, 150)  # 100x100, centred in each crop
+    side = 100 / np.sqrt(fill)
+    xyxy = np.array([[200 - side / 2, 100 - side / 2, 200 + side / 2, 100 + side / 2]])
+    terms = FramingScorer(min_fill=0.4, max_fill=0.6).score(_ctx(region), Candidates.from_xyxy(xyxy))
+    assert terms["fill"][0] == pytest.approx(fill)  # the region lies fully inside the crop
+    assert terms["total"][0] == pytest.approx(total, abs=1e-9)
+
+
+def test_a_single_fill_is_a_peak():
+    region = Box(150, 50, 250, 150)
     sides = [100, 100 / np.sqrt(0.4), 100 / np.sqrt(0.1)]
     xyxy = [[200 - s / 2, 100 - s / 2, 200 + s / 2, 100 + s / 2] for s in sides]
-    terms = FramingScorer(target_fill=0.4).score(_ctx(region), Candidates.from_xyxy(np.array(xyxy)))
-    np.testing.assert_allclose(terms["fill"], [1.0, 0.4, 0.1], rtol=1e-6)  # region fully inside each crop
+    terms = FramingScorer(min_fill=0.4, max_fill=0.4).score(_ctx(region), Candidates.from_xyxy(np.array(xyxy)))
     assert np.argmax(terms["total"]) == 1
 
 
@@ -42,6 +53,7 @@ def test_without_region_prefers_larger_crops():
     assert terms["total"][0] > terms["total"][1]
 
 
-def test_bad_target():
-    with pytest.raises(ValueError):
-        FramingScorer(target_fill=0)
+@pytest.mark.parametrize("min_fill, max_fill", [(0, 0.5), (0.6, 0.4), (0.5, 1.2)])
+def test_bad_fill_range(min_fill, max_fill):
+    with pytest.raises(ValueError, match="min_fill"):
+        FramingScorer(min_fill=min_fill, max_fill=max_fill)

@@ -62,3 +62,36 @@ def test_explains_a_crop_that_leaves_lookalikes_out():
 def test_negative_pad_is_refused():
     with pytest.raises(ValueError, match="region_pad"):
         IsolationScorer(region_pad=-0.1)
+
+
+def test_negative_cut_weight_is_refused():
+    with pytest.raises(ValueError, match="cut_weight"):
+        IsolationScorer(cut_weight=-1.0)
+
+
+CLEAN = [130, 40, 300, 160]  # every side in the background, well clear of the circle and the square
+
+
+@pytest.mark.parametrize(
+    "crop, cuts_something",
+    [
+        ([130, 40, 260, 160], True),  # right side through the middle of the square
+        ([130, 40, 200, 160], True),  # right side through the circle itself (a model box that stopped short)
+        ([100, 30, 310, 170], False),  # every side in the background again
+        ([0, 0, 400, 200], False),  # every side on the image border: nothing is cut
+    ],
+)
+def test_border_cuts_measure_the_most_salient_side(crop, cuts_something):
+    terms = IsolationScorer().score(_ctx(), Candidates.from_xyxy(np.array([crop, CLEAN])))
+    clean = terms["cuts"][1]
+    assert bool(terms["cuts"][0] > 5 * clean) is cuts_something
+    assert terms["cuts"][0] < 2 * clean or cuts_something
+
+
+def test_a_border_through_the_neighbour_costs_more_than_one_past_it():
+    through, past = [170, 60, 260, 140], [170, 60, 300, 140]  # both hold the region; the second holds the square
+    scorer = IsolationScorer(cut_weight=1.0)
+    terms = scorer.score(_ctx(), Candidates.from_xyxy(np.array([through, past])))
+    assert terms["cuts"][0] > terms["cuts"][1]
+    no_cuts = IsolationScorer(cut_weight=0.0).score(_ctx(), Candidates.from_xyxy(np.array([through, past])))
+    assert terms["total"][0] - terms["total"][1] < no_cuts["total"][0] - no_cuts["total"][1]
