@@ -65,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"intentcrop bench world: {exc}", file=sys.stderr)
         return 1
     print(format_table(result["summary"]))
-    print(f"\n{result['cases']} scenes, seed {result['seed']}, {result['seconds']}s; models: "
+    print(f"\n{result['cases']} cases, seed {result['seed']}, {result['seconds']}s; models: "
           + ", ".join(result["models"]))
     if result["impossible"]:
         print(f"skipped {len(result['impossible'])} case/ratio pairs no crop holding the targets can meet")

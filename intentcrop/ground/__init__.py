@@ -1,6 +1,7 @@
 """Stage 2, ground: where the intent is in the image.
 
-* text        -> OWL-ViT / OWLv2 boxes for the full text and its noun phrases (GROUNDERS "owlvit")
+* text        -> OWL-ViT / OWLv2 boxes for the full text and its noun phrases (GROUNDERS "owlvit"); a text that
+                 picks its subject by a spatial relation -> the subject and anchor, and the subject it points at
 * query image -> OWL-ViT image-guided detection (GROUNDERS "owlvit")
 * either, optionally (pipeline "vlm") -> CLIP re-scores each phrase's candidate boxes (`verify.ClipVerifier`)
 * subject     -> its box or mask's box, in core (`Intent.subject_box`), strict
@@ -10,13 +11,14 @@ of the kept matches, strict=False). How a crop frames that region is scored in `
 torch and transformers load only when a grounder first runs.
 """
 
-from intentcrop.ground.fusion import Match, fuse_matches, top_boxes_per_query
+from intentcrop.ground.fusion import Match, fuse_matches, fuse_relation, relation_holds, top_boxes_per_query
 from intentcrop.ground.owlvit import PADDED_SQUARE, STRETCHED, OwlVitGrounder, box_frame, model_boxes_to_pixels
-from intentcrop.ground.phrases import grounding_queries, noun_phrases, phrase_backend, rule_noun_phrases
+from intentcrop.ground.phrases import (Relation, grounding_queries, noun_phrases, parse_relation, phrase_backend,
+                                      rule_noun_phrases)
 from intentcrop.ground.verify import ClipVerifier
 
 __all__ = [
-    "ClipVerifier", "Match", "OwlVitGrounder", "PADDED_SQUARE", "STRETCHED", "box_frame", "fuse_matches",
-    "grounding_queries", "model_boxes_to_pixels", "noun_phrases", "phrase_backend", "rule_noun_phrases",
-    "top_boxes_per_query",
+    "ClipVerifier", "Match", "OwlVitGrounder", "PADDED_SQUARE", "Relation", "STRETCHED", "box_frame",
+    "fuse_matches", "fuse_relation", "grounding_queries", "model_boxes_to_pixels", "noun_phrases", "parse_relation",
+    "phrase_backend", "relation_holds", "rule_noun_phrases", "top_boxes_per_query",
 ]

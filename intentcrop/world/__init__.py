@@ -7,7 +7,8 @@ tiny models can really learn, with exact ground truth:
 * `scenes`      `generate_scene(seed)`: deterministic gradient/noise/clutter backgrounds with 1-8 objects,
                 one-attribute distractors, duplicates, occlusion, objects at the borders; exact masks and boxes
 * `referring`   referring texts with their targets ('the small green triangle', 'two yellow stars',
-                'the red circle and the blue square'), query-image crops, subject masks, benchmark cases
+                'the red circle and the blue square', 'the red circle left of the blue square'), query-image
+                crops, subject masks, benchmark cases
 * `tokenizer`   a CLIP BPE tokenizer over the vocabulary (vocab.json + merges.txt) and the processors
 * `bench`       `intentcrop bench world`: all-in, containment, exclusion, ratio error, IoU, framed, beside
                 the free-form and tight-box baselines
@@ -17,8 +18,9 @@ The models are trained by `intentcrop.train.owlvit_world` and `intentcrop.train.
 save_pretrained in fixtures/world/{owlvit,clip}, and load like real checkpoints: `--model PATH`.
 """
 
-from intentcrop.world.referring import Referral, WorldCase, benchmark_cases, query_crop, referrals, subject_mask
+from intentcrop.world.referring import (Referral, WorldCase, benchmark_cases, query_crop, referrals, relation_cases,
+                                        relation_referrals, subject_mask)
 from intentcrop.world.scenes import Scene, WorldObject, generate_scene
 
 __all__ = ["Referral", "Scene", "WorldCase", "WorldObject", "benchmark_cases", "generate_scene", "query_crop",
-           "referrals", "subject_mask"]
+           "referrals", "relation_cases", "relation_referrals", "subject_mask"]

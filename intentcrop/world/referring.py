@@ -4,6 +4,11 @@ Every text names its targets unambiguously within the scene: 'the small green tr
 one object is small, green and a triangle; 'two yellow stars' only when exactly two yellow stars are
 there. The named distractors are the objects that share one or two attributes with a target (the
 ones a model that ignores an attribute would keep).
+
+Spatial relations ('the red circle left of the blue square') are generated separately
+(`relation_referrals`, `relation_cases`) for objects that have a twin of the same colour and shape:
+the relation to a uniquely named anchor is the only thing that tells the two apart, and it holds
+clearly for the target and clearly not for its twin.
 """
 
 from __future__ import annotations
@@ -19,11 +24,12 @@ from intentcrop.world.scenes import Scene, generate_scene
 from intentcrop.world.vocabulary import NUMBERS, phrase
 
 KINDS = ("attribute", "size", "count", "group")
+RELATIONS = ("left of", "right of", "above", "below")  # image coordinates: y grows downwards
 
 
 @dataclass
 class Referral:
-    kind: str  # attribute ('the red circle'), size ('the small red circle'), count, group
+    kind: str  # attribute ('the red circle'), size ('the small red circle'), count, group, relation
     text: str
     targets: list[int]
     distractors: list[int] = field(default_factory=list)  # objects sharing an attribute with a target
@@ -69,6 +75,34 @@ def referrals(scene: Scene) -> list[Referral]:
     return out
 
 
+def _signed_offset(relation: str, subject: Box, anchor: Box) -> float:
+    """How far `subject` lies in the `relation` direction from `anchor`, centre to centre, in anchor sizes."""
+    (sx, sy), (ax, ay) = subject.center, anchor.center
+    dx, dy = (ax - sx) / max(anchor.width, 1.0), (ay - sy) / max(anchor.height, 1.0)
+    return {"left of": dx, "right of": -dx, "above": dy, "below": -dy}[relation]
+
+
+def relation_referrals(scene: Scene, clearance: float = 0.5) -> list[Referral]:
+    """'the {twin} {relation} the {anchor}' for each object with exactly one twin (same colour and shape) and
+    each anchor named uniquely by colour and shape, where the target lies at least `clearance` anchor sizes
+    on the relation's side of the anchor's centre and the twin as far on the other side."""
+    out: list[Referral] = []
+    for i, obj in enumerate(scene.objects):
+        twins = scene.matching(obj.colour, obj.shape)
+        if len(twins) != 2:
+            continue
+        twin = scene.objects[twins[0] if twins[1] == i else twins[1]]
+        for k, anchor in enumerate(scene.objects):
+            if k == i or scene.matching(anchor.colour, anchor.shape) != [k]:
+                continue
+            for relation in RELATIONS:
+                if (_signed_offset(relation, obj.box, anchor.box) >= clearance
+                        and _signed_offset(relation, twin.box, anchor.box) <= -clearance):
+                    out.append(Referral("relation", f"the {obj.describe()} {relation} the {anchor.describe()}", [i],
+                                        _distractors(scene, [i])))
+    return out
+
+
 def query_crop(scene: Scene, index: int, margin: float = 0.2) -> Image.Image:
     """A picture of one object for image-conditioned intents: its box grown by `margin` on each side."""
     box = scene.objects[index].box.expand(margin).clip(scene.width, scene.height)
@@ -107,6 +141,22 @@ class WorldCase:
 
     def subject(self) -> np.ndarray:
         return subject_mask(self.scene, self.targets)
+
+
+def relation_cases(n_cases: int, seed: int = 0) -> list[WorldCase]:
+    """`n_cases` spatial-relation cases from scenes seed*100000 + 50000 + i (apart from `benchmark_cases`'
+    scenes, so adding them leaves those cases as they were), 4-8 objects each: twins need company."""
+    cases: list[WorldCase] = []
+    i = 0
+    while len(cases) < n_cases:
+        scene_seed = seed * 100_000 + 50_000 + i
+        i += 1
+        rng = np.random.default_rng(scene_seed + 7_777_777)
+        scene = generate_scene(scene_seed, n_objects=int(rng.integers(4, 9)))
+        options = relation_referrals(scene)
+        if options:
+            cases.append(WorldCase(scene, options[int(rng.integers(len(options)))]))
+    return cases
 
 
 def benchmark_cases(n_scenes: int, seed: int = 0, kinds: tuple[str, ...] = KINDS) -> list[WorldCase]:

@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 
 from intentcrop.core.box import Box
-from intentcrop.ground.fusion import Match, fuse_matches, phrase_count, top_boxes_per_query
+from intentcrop.ground.fusion import (Match, fuse_matches, fuse_relation, phrase_count, relation_holds,
+                                      top_boxes_per_query)
+from intentcrop.ground.phrases import Relation
 
 BEST = Match(Box(100, 100, 200, 200), 0.8, "dog")
 
@@ -96,3 +98,47 @@ def test_same_thing_iou_keeps_a_looser_outline_of_the_target(same_thing_iou, kep
     matches = [_m((0, 0, 20, 20), 0.9, "star"), _m((0, 0, 20, 50), 0.4, "star")]
     g = fuse_matches(matches, "text", same_thing_iou=same_thing_iou, tie_score=1.01)
     assert (g.region.to_xyxy() == (0, 0, 20, 50)) is kept
+
+
+
+@pytest.mark.parametrize(
+    "relation, holds",
+    [("left of", True), ("right of", False), ("above", True), ("below", False)],
+)
+def test_relation_holds_by_centres(relation, holds):
+    subject, anchor = Box(0, 0, 20, 20), Box(100, 50, 140, 90)  # up and to the left of the anchor
+    assert relation_holds(relation, subject, anchor) is holds
+
+
+LEFT_TWIN, RIGHT_TWIN, SQUARE = (0, 100, 30, 130), (300, 100, 330, 130), (150, 100, 180, 130)
+
+
+@pytest.mark.parametrize(
+    "relation, left_score, right_score, chosen",
+    [
+        ("left of", 0.3, 0.6, LEFT_TWIN),  # the relation overrules the likelier twin
+        ("right of", 0.3, 0.6, RIGHT_TWIN),
+        ("left of", 0.02, 0.6, LEFT_TWIN),  # a twin scored far below still counts (GROUND_RELATION_MIN_SCORE)
+        ("above", 0.3, 0.6, RIGHT_TWIN),  # no twin is above the square: the relation cannot decide, best wins
+    ],
+)
+def test_fuse_relation_keeps_the_subject_the_relation_points_at(relation, left_score, right_score, chosen):
+    matches = [_m(LEFT_TWIN, left_score, "red circle"), _m(RIGHT_TWIN, right_score, "red circle"),
+               _m(SQUARE, 0.5, "blue square")]
+    g = fuse_relation(matches, Relation("red circle", relation, "blue square"), "text", tie_score=1.01)  # no ties
+    assert g.region.to_xyxy() == chosen  # the anchor is not part of the region
+    other = RIGHT_TWIN if chosen == LEFT_TWIN else LEFT_TWIN
+    assert [b.to_xyxy() for b in g.rejected] == [other]  # the twin it ruled out is a look-alike to leave out
+
+
+def test_fuse_relation_keeps_other_outlines_of_the_chosen_subject():
+    matches = [_m(LEFT_TWIN, 0.3, "red circle"), _m((0, 100, 40, 135), 0.1, "red circle"),
+               _m(RIGHT_TWIN, 0.6, "red circle"), _m(SQUARE, 0.5, "blue square")]
+    g = fuse_relation(matches, Relation("red circle", "left of", "blue square"), "text")
+    assert g.region.to_xyxy() == (0, 100, 40, 135)
+
+
+def test_fuse_relation_without_an_anchor_falls_back_to_the_subjects_fusion():
+    matches = [_m(LEFT_TWIN, 0.3, "red circle"), _m(RIGHT_TWIN, 0.6, "red circle")]
+    g = fuse_relation(matches, Relation("red circle", "left of", "blue square"), "text", tie_score=1.01)
+    assert g.region.to_xyxy() == RIGHT_TWIN

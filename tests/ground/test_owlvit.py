@@ -124,6 +124,30 @@ def test_grounder_uses_model_outputs_in_the_image_frame(tiny_models, monkeypatch
     assert grounding.scores[0] == pytest.approx(0.9)
 
 
+def test_a_relation_text_queries_subject_and_anchor_and_keeps_the_subject_it_points_at(tiny_models, monkeypatch):
+    """'the dog left of the car': the grounder asks for 'dog' and 'car' only, and keeps the dog left of the car
+    even though the other dog scores higher."""
+    grounder = OwlVitGrounder(model=str(tiny_models["owlv2"]))
+    ctx = _ctx(text="the dog left of the car", size=(200, 100))
+    left_dog, right_dog, car = Box(5, 40, 35, 70), Box(160, 40, 190, 70), Box(90, 30, 130, 80)
+    boxes = np.tile([0.5, 0.5, 0.01, 0.01], (16, 1))
+    probs = np.full((16, 2), 0.001)
+    for token, box, dog, car_p in ((3, left_dog, 0.3, 0.001), (7, right_dog, 0.7, 0.001), (9, car, 0.001, 0.8)):
+        boxes[token] = _to_model_frame(box, 200, 100, PADDED_SQUARE)
+        probs[token] = (dog, car_p)
+    asked = []
+
+    def detect_text(image, queries):
+        asked.append(list(queries))
+        return boxes, probs[:, : len(queries)]
+
+    monkeypatch.setattr(grounder, "detect_text", detect_text)
+    grounding = grounder.ground(ctx)
+    assert asked == [["dog", "car"]]
+    np.testing.assert_allclose(grounding.region.to_list(), left_dog.to_list(), atol=1e-6)
+    np.testing.assert_allclose(grounding.rejected[0].to_list(), right_dog.to_list(), atol=1e-6)
+
+
 def test_grounding_without_text_or_query_is_an_error(tiny_models):
     from intentcrop.errors import IntentCropError
 

@@ -56,3 +56,26 @@ def test_blank_fallback(monkeypatch):
 ])
 def test_same_referent(text, phrase, same):
     assert same_referent(text, phrase) is same
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("the red circle left of the blue square", ("red circle", "left of", "blue square")),
+        ("The red circle to the left of the blue square.", ("red circle", "left of", "blue square")),
+        ("the dog that is under the table", ("dog", "below", "table")),
+        ("a lamp over the sofa", ("lamp", "above", "sofa")),
+        ("the star on top of the green cross", ("star", "above", "green cross")),
+        ("the yellow star right of the purple triangle", ("yellow star", "right of", "purple triangle")),
+        ("the woman and the three dogs on the boat", None),  # "on" locates, it does not pick one of several
+        ("the woman and the dog left of the car", None),  # several subjects: the plain union decides
+        ("a cat above", None),  # no anchor
+        ("the red circle", None),
+    ],
+)
+def test_parse_relation(text, expected):
+    relation = phrases.parse_relation(text)
+    if expected is None:
+        assert relation is None
+    else:
+        assert (relation.subject, relation.relation, relation.anchor) == expected

@@ -9,7 +9,7 @@ import pytest
 from intentcrop.core.box import Box
 from intentcrop.world.bench import (DEFAULT_MODELS, METRICS, crop_metrics, format_table, summarize,
                                     CaseResult)
-from intentcrop.world.referring import Referral, WorldCase, benchmark_cases
+from intentcrop.world.referring import Referral, WorldCase, benchmark_cases, relation_cases
 from intentcrop.world.scenes import generate_scene
 
 
@@ -90,6 +90,9 @@ E2E_TEXT = {1100002: "the yellow star", 1100005: "the green cross", 1100006: "th
             1100011: "the yellow square"}
 E2E_IMAGE = (1100002, 1100006, 1100011)
 _BY_SEED = {c.scene.seed: c for c in benchmark_cases(12, seed=11, kinds=("attribute",))}
+E2E_RELATION = {1150000: "the yellow star above the red cross", 1150003: "the blue square left of the blue star",
+                1150010: "the green circle left of the yellow triangle"}
+_RELATIONS = {c.scene.seed: c for c in relation_cases(7, seed=11)}
 SUBJECT_CASES = [c for s, c in sorted(_BY_SEED.items())]
 E2E_CASES = [_BY_SEED[s] for s in E2E_TEXT]
 
@@ -125,6 +128,19 @@ def test_text_conditioned_crop_keeps_target_and_drops_a_distractor(case):
 @pytest.mark.parametrize("case", [_BY_SEED[s] for s in E2E_IMAGE], ids=[E2E_TEXT[s] for s in E2E_IMAGE])
 def test_image_conditioned_crop_keeps_target_and_drops_a_distractor(case):
     _check(case, _crop(case, query_image=case.query_image()))
+
+
+@needs_models
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", list(E2E_RELATION), ids=list(E2E_RELATION.values()))
+def test_relation_text_keeps_the_target_and_leaves_out_its_twin(seed):
+    case = _RELATIONS[seed]
+    assert case.referral.text == E2E_RELATION[seed]
+    box = _crop(case, text=case.referral.text)
+    target = case.scene.objects[case.targets[0]]
+    twin = next(o for i, o in enumerate(case.scene.objects) if o.kind == target.kind and i != case.targets[0])
+    assert box.contains(target.box, tolerance=1.0), f"{case.referral.text!r}: {box} misses {target.box}"
+    assert twin.box.intersection(box) < 0.5 * twin.box.area, f"{case.referral.text!r}: {box} keeps the twin"
 
 
 @pytest.mark.parametrize("case", SUBJECT_CASES, ids=[f"{c.scene.seed}-{c.referral.text}" for c in SUBJECT_CASES])

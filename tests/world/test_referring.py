@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from intentcrop.world.referring import KINDS, benchmark_cases, query_crop, referrals, subject_mask, tight_box
+from intentcrop.world.referring import (KINDS, benchmark_cases, query_crop, referrals, relation_cases,
+                                        relation_referrals, subject_mask, tight_box)
 from intentcrop.world.scenes import generate_scene
 from intentcrop.world.vocabulary import NUMBERS, PLURALS, SIZES
 
@@ -61,3 +62,30 @@ def test_query_crop_and_subject_mask_hold_the_target():
     assert mask.shape == (scene.height, scene.width) and mask.dtype == np.uint8
     assert np.array_equal(mask > 0, scene.objects[t].mask)
     assert tight_box(scene, case.targets) == box
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_relation_texts_pick_the_target_and_rule_out_its_twin(seed):
+    from intentcrop.ground.fusion import relation_holds
+    from intentcrop.ground.phrases import parse_relation
+
+    scene = generate_scene(seed, n_objects=7)
+    for r in relation_referrals(scene):
+        relation = parse_relation(r.text)
+        assert relation is not None, r.text
+        (target,) = r.targets
+        twins = _matches(scene, "the " + relation.subject)
+        anchors = _matches(scene, "the " + relation.anchor)
+        assert len(twins) == 2 and target in twins and len(anchors) == 1, r.text
+        twin = twins[0] if twins[1] == target else twins[1]
+        anchor = scene.objects[anchors[0]].box
+        assert relation_holds(relation.relation, scene.objects[target].box, anchor), r.text
+        assert not relation_holds(relation.relation, scene.objects[twin].box, anchor), r.text
+
+
+def test_relation_cases_are_seeded_and_apart_from_the_other_cases():
+    a, b = relation_cases(5, seed=3), relation_cases(5, seed=3)
+    assert [(c.scene.seed, c.referral.text) for c in a] == [(c.scene.seed, c.referral.text) for c in b]
+    assert all(c.referral.kind == "relation" for c in a)
+    others = {c.scene.seed for c in benchmark_cases(20, seed=3)}
+    assert not others & {c.scene.seed for c in a}
