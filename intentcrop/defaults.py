@@ -10,8 +10,12 @@ MIN_SCALE = 0.5  # free-form: a crop's side is at least this share of the image'
 #                   crops keep more than half of each side in almost all cases.
 GROUNDED_MIN_SCALE = 0.1  # with a subject, text or query image the region sets how small a crop may be (it must
 #                           still contain it); 0.5 would force a small subject into a mostly-background crop.
-GROUNDED_SAFETY_MARGIN = 0.1  # a model's box (text, query image) is a guess that often cuts its object by a few pixels:
-#   candidate crops must hold it grown by this share of its size per side (inside the image). A subject is exact.
+GROUNDED_SAFETY_MARGIN = 0.15  # a model's box (text, query image) is a guess that often cuts its object by a few
+#   pixels: candidate crops must hold it grown by this share of its size per side (inside the image). A subject is
+#   exact. World benchmark, seeds 1 and 2 (300 scenes each, attribute texts without | with a ratio, all-in /
+#   exclusion): 0.05 0.891 / 0.896 | 0.916 / 0.883 and 0.885 / 0.882 | 0.923 / 0.870; 0.10 0.933 / 0.891 | 0.950 /
+#   0.867 and 0.923 / 0.875 | 0.933 / 0.868; 0.15 0.958 / 0.879 | 0.958 / 0.856 and 0.952 / 0.867 | 0.933 / 0.853.
+#   Keeping what was asked for comes first; the crops are better framed too (0.82 -> 0.88 on seed 1).
 MIN_RATIO, MAX_RATIO = 1 / 10, 10.0  # beyond 10:1 a "crop" is a strip; refuse rather than guess.
 MAX_OUTPUT_PIXELS = 100_000_000  # an exact --size larger than this is surely a typo.
 
@@ -74,15 +78,16 @@ VLM_WEIGHTS = {"content": 1.0, "quality": 0.3, "composition": 0.3, "aesthetics":
 #   quality (the offline "default" scorer, which likes large crops), CLIP composition and aesthetic prompts break
 #   ties. Chosen on the world benchmark's tuning seeds 1 and 2; the README reports seed 0. Area 0.3 -> 2.0 and
 #   quality 0.5 -> 0.3 raised exclusion on attribute texts from 0.69 to 0.76 at equal all-in (seed 1). Isolation,
-#   with the fill range and border cuts below (seeds 1 and 2, 300 scenes each, attribute texts without a ratio,
-#   all-in / exclusion): 2 0.924 / 0.884 and 0.913 / 0.865, 3 0.933 / 0.889 and 0.913 / 0.872, 4 0.933 / 0.891 and
-#   0.923 / 0.875, 6 0.941 / 0.895 and 0.913 / 0.879; the earlier defaults (isolation 1, fill 0.4, no cuts) 0.933 /
-#   0.855 and 0.894 / 0.846.
+#   with the fill range and border cuts below and a 10 % safety margin (seeds 1 and 2, 300 scenes each, attribute
+#   texts without a ratio, all-in / exclusion): 2 0.924 / 0.884 and 0.913 / 0.865, 3 0.933 / 0.889 and 0.913 /
+#   0.872, 4 0.933 / 0.891 and 0.923 / 0.875, 6 0.941 / 0.895 and 0.913 / 0.879; the earlier defaults (isolation 1,
+#   fill 0.4, no cuts) 0.933 / 0.855 and 0.894 / 0.846.
 FRAME_MIN_FILL, FRAME_MAX_FILL = 0.4, 0.6  # "framing" scorer: the grounded region should fill this share of the crop
 #   -- tight enough to read as the subject, loose enough to keep context. Any fill in the range is as good, so
 #   isolation chooses where the room goes. Seed 1, 300 scenes, attribute texts, all-in / exclusion without | with a
-#   ratio (measured with ties off and isolation 2): fill 0.4 exactly 0.924 / 0.899 | 0.941 / 0.899, 0.4-0.6 0.916 /
-#   0.914 | 0.941 / 0.905. Subjects (seed 1, 100 scenes, exclusion free | ratio): 0.744 | 0.763 -> 0.758 | 0.775.
+#   ratio (measured with ties off, isolation 2, 10 % margin): fill 0.4 exactly 0.924 / 0.899 | 0.941 / 0.899,
+#   0.4-0.6 0.916 / 0.914 | 0.941 / 0.905. Subjects (seed 1, 100 scenes, exclusion free | ratio): 0.744 | 0.763 ->
+#   0.758 | 0.775.
 ISOLATION_REGION_PAD = 0.1  # "isolation" scorer: salient content within this share of the region's size around it
 #                             is the region's own edge (saliency maps are blurred), not something else in the crop.
 ISOLATION_LOOKALIKE_WEIGHT = 1.0  # ... and a whole rejected look-alike inside the crop costs as much as foreign
