@@ -153,8 +153,8 @@ class Pipeline:
         name, args = self.config["searcher"]
         return _backend(SEARCHERS, name, dict(args)).search(ctx, candidates, lambda c: self.score(ctx, c))
 
-    def postprocess(self, ctx: CropContext, candidates: Candidates) -> list[CropResult]:
-        chosen = select_top_k(candidates, ctx.intent.k)
+    def postprocess(self, ctx: CropContext, candidates: Candidates, k: int | None = None) -> list[CropResult]:
+        chosen = select_top_k(candidates, ctx.intent.k if k is None else k)
         scorers = self.scorers()
 
         def own_terms(terms: dict, scorer) -> dict:
@@ -189,6 +189,40 @@ class Pipeline:
             )
         return results
 
+    def offer_readings(self, ctx: CropContext, results: list[CropResult]) -> list[CropResult]:
+        """An ambiguous text (a tie: `Grounding.alternatives`) with k > 1: each ratio's first crop holds every
+        reading; the next ones are the best crop of each reading alone (scored in its own pass, with the other
+        readings as look-alikes), then the rest of the first pass's crops."""
+        readings = ctx.grounding.alternatives if ctx.grounding is not None else []
+        if ctx.intent.k < 2 or not readings:
+            return results
+        offered: list[CropResult] = []
+        for reading in readings:
+            rctx = CropContext(image=ctx.image, intent=ctx.intent, grounding=reading, cache=ctx.cache)
+            try:
+                candidates = self.propose(rctx)
+            except InvalidIntentError:  # this reading alone cannot meet the ratio: nothing to offer for it
+                continue
+            if len(candidates) == 0:
+                continue
+            for r in self.postprocess(rctx, self.search(rctx, self.score(rctx, candidates)), k=1):
+                r.explanation = "one reading of an ambiguous text (two things matched it alike)" + (
+                    f"; {r.explanation}" if r.explanation else "")
+                offered.append(r)
+        out: list[CropResult] = []
+        for key in dict.fromkeys(r.ratio for r in results):  # ratio groups in their order
+            first, *rest = [r for r in results if r.ratio == key]
+            group: list[CropResult] = []
+            skipped: list[CropResult] = []
+            for r in [first] + [o for o in offered if o.ratio == key] + rest:
+                near = any(r.box.iou(g.box) > defaults.DIVERSITY_IOU for g in group)
+                (skipped if near else group).append(r)
+            group = (group + skipped)[: ctx.intent.k]  # too few distinct ones: the near-duplicates fill up
+            for rank, r in enumerate(group, 1):
+                r.rank = rank
+            out += group
+        return out
+
     # -- the whole call -------------------------------------------------------------------------
     def run(self, image: Any, intent: Intent | None = None) -> CropOutput:
         intent = intent or Intent()
@@ -205,7 +239,7 @@ class Pipeline:
         candidates = self.score(ctx, candidates)
         candidates = self.search(ctx, candidates)
         t4 = time.perf_counter()
-        results = self.postprocess(ctx, candidates)
+        results = self.offer_readings(ctx, self.postprocess(ctx, candidates))
         t5 = time.perf_counter()
         timings.update(load=t1 - t0, ground=t2 - t1, propose=t3 - t2, score=t4 - t3, select=t5 - t4, total=t5 - t0)
         return CropOutput(results, candidates, ctx.grounding, (ctx.width, ctx.height), timings)

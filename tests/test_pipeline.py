@@ -7,7 +7,7 @@ from PIL import Image
 from intentcrop import Box, Intent, create_pipeline
 from intentcrop.core.box import pairwise_iou
 from intentcrop.errors import InvalidIntentError
-from intentcrop.registry import SCORERS
+from intentcrop.registry import GROUNDERS, SCORERS
 
 TARGET = (200, 100, 600, 400)
 
@@ -122,3 +122,49 @@ def test_grounded_intents_may_crop_smaller_than_the_free_form_minimum(pipeline):
     assert free.height >= 0.5 * 500 - 1  # free-form keeps the documented 0.5 minimum
     explicit = p(IMAGE, Intent(subject=small, ratios=["4:3"], k=1, min_scale=0.5))[0].box
     assert explicit.height >= 0.5 * 500 - 1  # and an explicit min_scale is honoured
+
+
+LEFT_CIRCLE, RIGHT_CIRCLE = Box(40, 80, 100, 140), Box(300, 80, 360, 140)
+
+
+@GROUNDERS.register("test_tie")
+class _TieGrounder:
+    """Two red circles the 'models' rate alike: the fusion keeps both and records one reading per circle."""
+
+    def ground(self, ctx):
+        from intentcrop.ground.fusion import Match, fuse_matches
+
+        return fuse_matches([Match(LEFT_CIRCLE, 0.9, "red circle"), Match(RIGHT_CIRCLE, 0.85, "red circle")], "text")
+
+
+def _tie_scene():
+    from PIL import ImageDraw
+
+    image = Image.new("RGB", (400, 220), (110, 120, 130))
+    draw = ImageDraw.Draw(image)
+    for box in (LEFT_CIRCLE, RIGHT_CIRCLE):
+        draw.ellipse(box.to_list(), fill=(220, 30, 30))
+    return image
+
+
+@pytest.mark.parametrize("ratio", [None, 16 / 9])  # a 16:9 crop can hold both circles
+def test_an_ambiguous_text_offers_each_reading_after_the_crop_that_holds_both(ratio):
+    pipe = create_pipeline("vlm", grounders={"text": ("test_tie", {})},
+                           scorers=[("framing", 1.0, {}), ("isolation", 1.0, {})])
+    out = pipe.run(_tie_scene(), Intent(text="the red circle", k=3, ratios=[ratio] if ratio else None))
+    assert [a.region for a in out.grounding.alternatives] == [LEFT_CIRCLE, RIGHT_CIRCLE]
+    first, left, right = (r.box for r in out.results)
+    assert first.contains(LEFT_CIRCLE) and first.contains(RIGHT_CIRCLE)
+    assert left.contains(LEFT_CIRCLE) and left.intersection(RIGHT_CIRCLE) == 0
+    assert right.contains(RIGHT_CIRCLE) and right.intersection(LEFT_CIRCLE) == 0
+    assert [r.rank for r in out.results] == [1, 2, 3]
+    assert "ambiguous" in out.results[1].explanation and "ambiguous" not in out.results[0].explanation
+    if ratio is not None:
+        assert all(abs(r.box.width / r.box.height - ratio) < 0.02 for r in out.results)
+
+
+def test_one_crop_asked_is_the_one_that_holds_every_reading():
+    pipe = create_pipeline("vlm", grounders={"text": ("test_tie", {})},
+                           scorers=[("framing", 1.0, {}), ("isolation", 1.0, {})])
+    (only,) = pipe(_tie_scene(), Intent(text="the red circle", k=1))
+    assert only.box.contains(LEFT_CIRCLE) and only.box.contains(RIGHT_CIRCLE)

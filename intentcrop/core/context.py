@@ -31,6 +31,10 @@ class Grounding:
     # are what the user most plainly did not ask for, so scorers may prefer crops that leave them out.
     rejected: list[Box] = field(default_factory=list)
     rejected_scores: list[float] = field(default_factory=list)
+    # Readings of an ambiguous text: when a text naming one thing matched two things alike (a tie), the region
+    # holds both, and each of these keeps one of them (the other becomes a look-alike). The pipeline offers
+    # the best crop of each reading among the k results after the first.
+    alternatives: list["Grounding"] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -42,6 +46,8 @@ class Grounding:
             ],
             "rejected": [{"box": [round(v, 2) for v in b.to_list()], "score": round(float(s), 4)}
                          for b, s in zip(self.rejected, self.rejected_scores)],
+            "alternatives": [[round(v, 2) for v in a.region.to_list()] for a in self.alternatives
+                             if a.region is not None],
         }
 
 

@@ -96,11 +96,39 @@ def fuse_matches(
             continue
         kept.append(m)
     region = Box.union_all(m.box for m in kept)
-    return Grounding(
+    grounding = Grounding(
         boxes=[m.box for m in kept], scores=[float(m.score) for m in kept], phrases=[m.phrase for m in kept],
         region=region, strict=False, source=source, **look_alikes(left_out, region, min_score),
     )
+    names_one_thing = len({m.phrase for m in matches}) == 1 and phrase_count(best.phrase) == 1
+    if names_one_thing:
+        grounding.alternatives = readings(kept, left_out, source, min_score, same_thing_iou)
+    return grounding
 
+
+def readings(kept: list[Match], left_out: list[Match], source: str, min_score: float,
+             same_thing_iou: float) -> list[Grounding]:
+    """For a text naming one thing whose kept matches are several things (a tie): one grounding per thing
+    (its outlines: matches linked by IoU >= same_thing_iou), best first, with the other things as look-alikes.
+    Empty when the kept matches are one thing."""
+    things: list[list[Match]] = []
+    for m in kept:  # kept is best first, so each thing's first match is its best
+        home = next((t for t in things if any(m.box.iou(k.box) >= same_thing_iou for k in t)), None)
+        if home is None:
+            things.append([m])
+        else:
+            home.append(m)
+    if len(things) < 2:
+        return []
+    out = []
+    for thing in things:
+        region = Box.union_all(m.box for m in thing)
+        others = [m for t in things if t is not thing for m in t]
+        out.append(Grounding(
+            boxes=[m.box for m in thing], scores=[float(m.score) for m in thing], phrases=[m.phrase for m in thing],
+            region=region, strict=False, source=source, **look_alikes(others + left_out, region, min_score),
+        ))
+    return out
 
 
 def relation_holds(relation: str, subject: Box, anchor: Box) -> bool:
@@ -159,5 +187,5 @@ def look_alikes(left_out: list[Match], region: Box, min_score: float, max_overla
     return {"rejected": boxes, "rejected_scores": scores}
 
 
-__all__ = ["Match", "fuse_matches", "fuse_relation", "look_alikes", "phrase_count", "relation_holds",
+__all__ = ["Match", "fuse_matches", "fuse_relation", "look_alikes", "phrase_count", "readings", "relation_holds",
            "top_boxes_per_query"]

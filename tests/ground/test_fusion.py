@@ -142,3 +142,25 @@ def test_fuse_relation_without_an_anchor_falls_back_to_the_subjects_fusion():
     matches = [_m(LEFT_TWIN, 0.3, "red circle"), _m(RIGHT_TWIN, 0.6, "red circle")]
     g = fuse_relation(matches, Relation("red circle", "left of", "blue square"), "text", tie_score=1.01)
     assert g.region.to_xyxy() == RIGHT_TWIN
+
+
+@pytest.mark.parametrize(
+    "matches, readings",
+    [
+        # a tie between two red circles: one reading per circle, best first
+        ([_m((0, 0, 20, 20), 0.9, "red circle"), _m((500, 0, 520, 20), 0.85, "red circle")],
+         [(0, 0, 20, 20), (500, 0, 520, 20)]),
+        # a second outline of the same circle is not a second reading
+        ([_m((0, 0, 20, 20), 0.9, "red circle"), _m((0, 0, 20, 30), 0.85, "red circle")], []),
+        # no tie: one thing kept, nothing to choose between
+        ([_m((0, 0, 20, 20), 0.9, "red circle"), _m((500, 0, 520, 20), 0.3, "red circle")], []),
+        # a text that names two things wants both: not ambiguous
+        ([_m((0, 0, 20, 20), 0.9, "two red circles"), _m((500, 0, 520, 20), 0.85, "two red circles")], []),
+    ],
+)
+def test_a_tie_on_a_text_naming_one_thing_records_one_reading_per_thing(matches, readings):
+    g = fuse_matches(matches, "text")
+    assert [a.region.to_xyxy() for a in g.alternatives] == readings
+    for a in g.alternatives:  # each reading leaves the other thing out as a look-alike
+        others = [r for r in readings if r != a.region.to_xyxy()]
+        assert [b.to_xyxy() for b in a.rejected] == others
