@@ -56,9 +56,10 @@ GROUND_TIE_SCORE = 0.8  # ... a match scoring this share of the best is as likel
 #   fails the user outright.
 GROUND_SAME_THING_IOU = 0.3  # ... a match overlapping a kept box by this IoU outlines the same thing (NMS at 0.5
 #   already merged closer ones); a second thing beside it overlaps far less.
-GROUND_RELATION_MIN_SCORE = 0.01  # "the red circle left of the blue square": a subject match this likely may be the one
-#   the relation picks (while the best reaches GROUND_MIN_SCORE). OWL-ViT often scores the second of two twins far
-#   below the first; the relation is what tells them apart.
+GROUND_RELATION_MIN_SCORE = 0.01  # "the red circle left of the blue square" (or "... on the left", where
+#   GROUND_MIN_RELATIVE_SCORE of the best also applies): a subject match this likely may be the one the relation
+#   picks (while the best reaches GROUND_MIN_SCORE). OWL-ViT often scores the second of two twins far below the
+#   first; the relation is what tells them apart.
 GROUND_PER_QUERY = 3  # boxes kept per query phrase ("three dogs" is several boxes), after NMS at 0.5 IoU.
 GROUND_VERIFY_CANDIDATES = 8  # with a verifier (pipeline "vlm"): candidate boxes per query phrase CLIP re-scores.
 GROUND_VERIFY_WEIGHT = 1.0  # how much CLIP's opinion counts against OWL-ViT's: p * exp(weight * logit_scale * (sim -

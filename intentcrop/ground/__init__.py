@@ -1,7 +1,8 @@
 """Stage 2, ground: where the intent is in the image.
 
 * text        -> OWL-ViT / OWLv2 boxes for the full text and its noun phrases (GROUNDERS "owlvit"); a text that
-                 picks its subject by a spatial relation -> the subject and anchor, and the subject it points at
+                 picks its subject by a spatial relation -> the subject and anchor, and the subject it points at;
+                 one that places it in the picture ("the dog on the left") -> the subject furthest that way
 * query image -> OWL-ViT image-guided detection (GROUNDERS "owlvit")
 * either, optionally (pipeline "vlm") -> CLIP re-scores each phrase's candidate boxes (`verify.ClipVerifier`)
 * subject     -> its box or mask's box, in core (`Intent.subject_box`), strict
@@ -11,14 +12,16 @@ of the kept matches, strict=False). How a crop frames that region is scored in `
 torch and transformers load only when a grounder first runs.
 """
 
-from intentcrop.ground.fusion import Match, fuse_matches, fuse_relation, relation_holds, top_boxes_per_query
+from intentcrop.ground.fusion import (Match, fuse_matches, fuse_position, fuse_relation, relation_holds,
+                                     top_boxes_per_query)
 from intentcrop.ground.owlvit import PADDED_SQUARE, STRETCHED, OwlVitGrounder, box_frame, model_boxes_to_pixels
-from intentcrop.ground.phrases import (Relation, grounding_queries, noun_phrases, parse_relation, phrase_backend,
-                                      rule_noun_phrases)
+from intentcrop.ground.phrases import (Position, Relation, grounding_queries, noun_phrases, parse_position,
+                                      parse_relation, phrase_backend, rule_noun_phrases)
 from intentcrop.ground.verify import ClipVerifier
 
 __all__ = [
-    "ClipVerifier", "Match", "OwlVitGrounder", "PADDED_SQUARE", "Relation", "STRETCHED", "box_frame",
-    "fuse_matches", "fuse_relation", "grounding_queries", "model_boxes_to_pixels", "noun_phrases", "parse_relation",
+    "ClipVerifier", "Match", "OwlVitGrounder", "PADDED_SQUARE", "Position", "Relation", "STRETCHED", "box_frame",
+    "fuse_matches", "fuse_position", "fuse_relation", "grounding_queries", "model_boxes_to_pixels", "noun_phrases",
+    "parse_position", "parse_relation",
     "phrase_backend", "relation_holds", "rule_noun_phrases", "top_boxes_per_query",
 ]

@@ -23,7 +23,7 @@ import numpy as np
 from intentcrop import defaults
 from intentcrop.core.box import Box, pairwise_iou
 from intentcrop.core.context import Grounding
-from intentcrop.ground.phrases import Relation
+from intentcrop.ground.phrases import Position, Relation
 
 
 @dataclass(frozen=True)
@@ -171,6 +171,37 @@ def fuse_relation(
         region=region, strict=False, source=source, **look_alikes(left_out, region, min_score),
     )
 
+def fuse_position(
+    matches: list[Match],
+    position: Position,
+    source: str,
+    min_score: float = defaults.GROUND_MIN_SCORE,
+    min_relative_score: float = defaults.GROUND_MIN_RELATIVE_SCORE,
+    same_thing_iou: float = defaults.GROUND_SAME_THING_IOU,
+    subject_min_score: float = defaults.GROUND_RELATION_MIN_SCORE,
+    **fusion_args: float,
+) -> Grounding:
+    """The subject match lying furthest toward `position.side` ("the dog on the left": the leftmost dog, by box
+    centre), among those scoring at least `subject_min_score` and `min_relative_score` of the best (twins score
+    far apart, as for relations; the relative floor keeps a stray weak box at the edge from winning). Its other
+    outlines (IoU >= same_thing_iou) join the region; the other subject matches are the look-alikes. Nothing
+    reaching `min_score` -> no region, as `fuse_matches`."""
+    subjects = sorted((m for m in matches if m.box.area > 0), key=lambda m: -m.score)
+    if not subjects or subjects[0].score < min_score:
+        return fuse_matches(subjects, source, min_score=min_score, min_relative_score=min_relative_score,
+                            same_thing_iou=same_thing_iou, **fusion_args)
+    floor = max(subject_min_score, min_relative_score * subjects[0].score)
+    plausible = [m for m in subjects if m.score >= floor]
+    chosen = max(plausible, key=lambda m: (m.box.center[position.axis] * position.direction, m.score))
+    kept = [chosen] + [m for m in subjects if m is not chosen and m.box.iou(chosen.box) >= same_thing_iou]
+    left_out = [m for m in subjects if all(m is not k for k in kept)]
+    region = Box.union_all(m.box for m in kept)
+    return Grounding(
+        boxes=[m.box for m in kept], scores=[float(m.score) for m in kept], phrases=[m.phrase for m in kept],
+        region=region, strict=False, source=source, **look_alikes(left_out, region, min_score),
+    )
+
+
 def look_alikes(left_out: list[Match], region: Box, min_score: float, max_overlap: float = 0.5) -> dict[str, list]:
     """The left-out matches that are other things, not parts of the region: scoring at least `min_score`,
     mostly outside the region (at most `max_overlap` of their area inside it), one box per thing (NMS)."""
@@ -187,5 +218,5 @@ def look_alikes(left_out: list[Match], region: Box, min_score: float, max_overla
     return {"rejected": boxes, "rejected_scores": scores}
 
 
-__all__ = ["Match", "fuse_matches", "fuse_relation", "look_alikes", "phrase_count", "readings", "relation_holds",
-           "top_boxes_per_query"]
+__all__ = ["Match", "fuse_matches", "fuse_position", "fuse_relation", "look_alikes", "phrase_count", "readings",
+           "relation_holds", "top_boxes_per_query"]

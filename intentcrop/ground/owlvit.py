@@ -4,8 +4,10 @@ Text, as ClipCrop does it: the full text and its noun phrases (`phrases.groundin
 matched against OWL-ViT's image tokens; every token predicts a box, the best tokens of every phrase are
 the matches, and `fusion.fuse_matches` unions the consistent ones. A text that picks its subject by a
 spatial relation ("the red circle left of the blue square", `phrases.parse_relation`) queries the subject
-and the anchor instead, and `fusion.fuse_relation` keeps the subject the relation points at. A query
-image uses OWL-ViT's image-guided detection (the query's most distinctive box embedding is the query).
+and the anchor instead, and `fusion.fuse_relation` keeps the subject the relation points at. A text that
+places its subject in the picture ("the dog on the left", `phrases.parse_position`) queries the subject
+alone, and `fusion.fuse_position` keeps the match furthest to that side. A query image uses OWL-ViT's
+image-guided detection (the query's most distinctive box embedding is the query).
 
 Coordinate frame: OWL-ViT (v1) stretches the image to its square input, so its normalised boxes are
 fractions of the image's width and height; OWLv2 pads the image to a square at the bottom and right
@@ -24,8 +26,9 @@ from intentcrop import defaults
 from intentcrop.core.box import Box
 from intentcrop.core.context import CropContext, Grounding
 from intentcrop.errors import IntentCropError
-from intentcrop.ground.fusion import Match, fuse_matches, fuse_relation, phrase_count, top_boxes_per_query
-from intentcrop.ground.phrases import grounding_queries, parse_relation, same_referent
+from intentcrop.ground.fusion import (Match, fuse_matches, fuse_position, fuse_relation, phrase_count,
+                                     top_boxes_per_query)
+from intentcrop.ground.phrases import grounding_queries, parse_position, parse_relation, same_referent
 from intentcrop.ground.verify import ClipVerifier
 from intentcrop.registry import GROUNDERS
 
@@ -167,6 +170,15 @@ class OwlVitGrounder:
             embed = lambda: self.verifier.text_queries(queries)  # noqa: E731 -- only called when verifying
             verification = (ctx.image, embed, verified) if self.verifier is not None else None
             return fuse_relation(self.matches(cxcywh, probs, queries, ctx.width, ctx.height, verification), relation,
+                                 "text", **self.fusion_args)
+        position = parse_position(intent.text) if intent.text else None
+        if position is not None:  # "the dog on the left": find the dogs, keep the one furthest to that side
+            queries = [position.subject]
+            cxcywh, probs = self.detect_text(ctx.image, queries)
+            embed = lambda: self.verifier.text_queries(queries)  # noqa: E731 -- only called when verifying
+            verified = [phrase_count(position.subject) == 1]
+            verification = (ctx.image, embed, verified) if self.verifier is not None else None
+            return fuse_position(self.matches(cxcywh, probs, queries, ctx.width, ctx.height, verification), position,
                                  "text", **self.fusion_args)
         if intent.text:
             queries = grounding_queries(intent.text, self.max_phrases)

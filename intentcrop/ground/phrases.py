@@ -137,3 +137,54 @@ def parse_relation(text: str) -> Relation | None:
     if not subject or not anchor or re.search(r"\b(and|or)\b", f"{subject} {anchor}", re.IGNORECASE):
         return None  # "the woman and the dog left of the car": several subjects, left to the plain union
     return Relation(subject, RELATION_WORDS[match["words"].lower()], anchor)
+
+
+# Where in the picture a text places its one subject ("the dog on the left", "the leftmost dog"): side -> (axis,
+# direction) in image coordinates (y grows downwards). Checked after parse_relation: "on the left of X" is a relation.
+POSITION_SIDES: dict[str, tuple[int, int]] = {"left": (0, -1), "right": (0, 1), "top": (1, -1), "bottom": (1, 1)}
+_PICTURE = r"(?:\s+(?:side|corner|edge))?(?:\s+(?:of|in)\s+(?:the\s+)?(?:image|picture|photo|frame|scene))?"
+_TRAILING_POSITION = re.compile(
+    r"^(?P<subject>.+?)\s+(?:(?:that|which)\s+(?:is|are)\s+|(?:is|are)\s+)?"
+    r"(?:on\s+the\s+(?P<lr>left|right)|at\s+the\s+(?P<tb>top|bottom))" + _PICTURE + r"[\s.!]*$",
+    re.IGNORECASE,
+)
+_SUPERLATIVE_SIDES = {"leftmost": "left", "rightmost": "right", "topmost": "top", "uppermost": "top",
+                      "bottommost": "bottom", "lowermost": "bottom"}
+_SUPERLATIVE_POSITION = re.compile(
+    r"^(?:the\s+)?(?P<word>" + "|".join(_SUPERLATIVE_SIDES) + r")\s+(?P<subject>.+?)[\s.!]*$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Position:
+    """'the red circle on the left' / 'the leftmost red circle' -> subject 'red circle', side 'left'."""
+
+    subject: str
+    side: str  # one of POSITION_SIDES
+
+    @property
+    def axis(self) -> int:
+        return POSITION_SIDES[self.side][0]
+
+    @property
+    def direction(self) -> int:
+        return POSITION_SIDES[self.side][1]
+
+
+def parse_position(text: str) -> Position | None:
+    """The side of the picture a text picks its one subject by, or None when it names none, the subject is
+    empty once determiners are stripped, or it joins several things ("the cat and the dog on the left")."""
+    text = " ".join(text.split())
+    if parse_relation(text) is not None:
+        return None
+    match = _TRAILING_POSITION.match(text)
+    if match is not None:
+        subject, side = match["subject"], (match["lr"] or match["tb"]).lower()
+    else:
+        match = _SUPERLATIVE_POSITION.match(text)
+        if match is None:
+            return None
+        subject, side = match["subject"], _SUPERLATIVE_SIDES[match["word"].lower()]
+    subject = " ".join(_strip_determiners(subject.split()))
+    if not subject or re.search(r"\b(and|or)\b", subject, re.IGNORECASE):
+        return None
+    return Position(subject, side)

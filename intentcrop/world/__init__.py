@@ -18,9 +18,9 @@ The models are trained by `intentcrop.train.owlvit_world` and `intentcrop.train.
 save_pretrained in fixtures/world/{owlvit,clip}, and load like real checkpoints: `--model PATH`.
 """
 
-from intentcrop.world.referring import (Referral, WorldCase, benchmark_cases, query_crop, referrals, relation_cases,
-                                        relation_referrals, subject_mask)
+from intentcrop.world.referring import (Referral, WorldCase, benchmark_cases, position_cases, position_referrals,
+                                        query_crop, referrals, relation_cases, relation_referrals, subject_mask)
 from intentcrop.world.scenes import Scene, WorldObject, generate_scene
 
-__all__ = ["Referral", "Scene", "WorldCase", "WorldObject", "benchmark_cases", "generate_scene", "query_crop",
-           "referrals", "relation_cases", "relation_referrals", "subject_mask"]
+__all__ = ["Referral", "Scene", "WorldCase", "WorldObject", "benchmark_cases", "generate_scene", "position_cases",
+           "position_referrals", "query_crop", "referrals", "relation_cases", "relation_referrals", "subject_mask"]

@@ -1,11 +1,11 @@
 """`intentcrop bench world`: does a conditioned crop keep what was asked for and leave out the rest?
 
 Over seeded scenes (`referring.benchmark_cases`, plus a quarter as many spatial-relation cases from
-`referring.relation_cases`), every case is cropped through the public API,
-`intentcrop.crop(...)`, with the world models passed as `model=[owlvit_folder, clip_folder]`:
+`referring.relation_cases` and as many position cases from `referring.position_cases`), every case is
+cropped through the public API, `intentcrop.crop(...)`, with the world models passed as `model=[owlvit_folder, clip_folder]`:
 
 * text:    the referring text ('the small green triangle', 'two yellow stars', 'the red circle and ...',
-           'the red circle left of the blue square')
+           'the red circle left of the blue square', 'the red circle on the left')
 * image:   a crop of the target as the query image (single, uniquely coloured-and-shaped targets)
 * subject: the targets' mask
 
@@ -38,13 +38,14 @@ import numpy as np
 from intentcrop import defaults
 from intentcrop.core.box import Box
 from intentcrop.errors import InvalidIntentError
-from intentcrop.world.referring import WorldCase, benchmark_cases, relation_cases
+from intentcrop.world.referring import WorldCase, benchmark_cases, position_cases, relation_cases
 
 RATIOS = ("1:1", "4:5", "16:9", "3:2")
 INTENTS = ("text", "image", "subject")
 FRAME_MARGIN = 0.05
 DEFAULT_SCENES = 100  # 33 attribute-text cases at seed 0 (40 scenes gave 14: too few to compare settings)
-RELATION_SHARE = 0.25  # spatial-relation cases per scene of the other kinds: as many as each of those kinds gets
+RELATION_SHARE = 0.25  # spatial-relation cases, and again position cases, per scene of the other kinds: as many
+#                        as each of those kinds gets
 CONDITIONED_MIN_SCALE = defaults.GROUNDED_MIN_SCALE  # world objects are 12-32% of the short side; the default 0.5 would force
 #                              every crop to keep half of each side, neighbours included
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "world"
@@ -134,7 +135,8 @@ def run_world_bench(n_scenes: int = DEFAULT_SCENES, seed: int = 0, models: tuple
     for m in models:
         if not Path(m).exists():
             raise FileNotFoundError(f"world model folder {m} is missing; train it with `intentcrop train world`")
-    cases = benchmark_cases(n_scenes, seed=seed) + relation_cases(int(round(n_scenes * RELATION_SHARE)), seed=seed)
+    extra = int(round(n_scenes * RELATION_SHARE))
+    cases = benchmark_cases(n_scenes, seed=seed) + relation_cases(extra, seed=seed) + position_cases(extra, seed=seed)
     rows: list[CaseResult] = []
     impossible: list[dict[str, Any]] = []  # asked ratios no crop holding the targets can meet (skipped)
     t0 = time.time()
@@ -194,7 +196,7 @@ def summarize(rows: list[CaseResult]) -> list[dict[str, Any]]:
             row[m] = round(float(vals.mean()), 3) if len(vals) else None
         out.append(row)
     order = {"conditioned": 0, "free-form": 1, "tight box": 2}
-    kinds = {"all": 0, "attribute": 1, "size": 2, "count": 3, "group": 4, "relation": 5}
+    kinds = {"all": 0, "attribute": 1, "size": 2, "count": 3, "group": 4, "relation": 5, "position": 6}
     out.sort(key=lambda r: (INTENTS.index(r["intent"]), r["ratio"] != "free", kinds.get(r["kind"], 9),
                             order.get(r["method"], 9)))
     return out

@@ -8,7 +8,9 @@ ones a model that ignores an attribute would keep).
 Spatial relations ('the red circle left of the blue square') are generated separately
 (`relation_referrals`, `relation_cases`) for objects that have a twin of the same colour and shape:
 the relation to a uniquely named anchor is the only thing that tells the two apart, and it holds
-clearly for the target and clearly not for its twin.
+clearly for the target and clearly not for its twin. So are positions in the picture ('the red circle on
+the left', 'the leftmost red circle'; `position_referrals`, `position_cases`): the target lies clearly
+further to that side than its twin.
 """
 
 from __future__ import annotations
@@ -25,6 +27,11 @@ from intentcrop.world.vocabulary import NUMBERS, phrase
 
 KINDS = ("attribute", "size", "count", "group")
 RELATIONS = ("left of", "right of", "above", "below")  # image coordinates: y grows downwards
+# side -> (axis, direction, trailing wording, superlative wording)
+POSITIONS: dict[str, tuple[int, int, str, str]] = {
+    "left": (0, -1, "on the left", "leftmost"), "right": (0, 1, "on the right", "rightmost"),
+    "top": (1, -1, "at the top", "topmost"), "bottom": (1, 1, "at the bottom", "bottommost"),
+}
 
 
 @dataclass
@@ -103,6 +110,24 @@ def relation_referrals(scene: Scene, clearance: float = 0.5) -> list[Referral]:
     return out
 
 
+def position_referrals(scene: Scene, clearance: float = 0.5) -> list[Referral]:
+    """'the {twin} on the left' and 'the leftmost {twin}' (and the other sides) for each object with exactly one
+    twin (same colour and shape) whose centre lies at least `clearance` of its own size further to that side
+    than the twin's."""
+    out: list[Referral] = []
+    for i, obj in enumerate(scene.objects):
+        twins = scene.matching(obj.colour, obj.shape)
+        if len(twins) != 2:
+            continue
+        twin = scene.objects[twins[0] if twins[1] == i else twins[1]]
+        for axis, direction, trailing, superlative in POSITIONS.values():
+            size = obj.box.width if axis == 0 else obj.box.height
+            if (obj.box.center[axis] - twin.box.center[axis]) * direction >= clearance * size:
+                for text in (f"the {obj.describe()} {trailing}", f"the {superlative} {obj.describe()}"):
+                    out.append(Referral("position", text, [i], _distractors(scene, [i])))
+    return out
+
+
 def query_crop(scene: Scene, index: int, margin: float = 0.2) -> Image.Image:
     """A picture of one object for image-conditioned intents: its box grown by `margin` on each side."""
     box = scene.objects[index].box.expand(margin).clip(scene.width, scene.height)
@@ -154,6 +179,22 @@ def relation_cases(n_cases: int, seed: int = 0) -> list[WorldCase]:
         rng = np.random.default_rng(scene_seed + 7_777_777)
         scene = generate_scene(scene_seed, n_objects=int(rng.integers(4, 9)))
         options = relation_referrals(scene)
+        if options:
+            cases.append(WorldCase(scene, options[int(rng.integers(len(options)))]))
+    return cases
+
+
+def position_cases(n_cases: int, seed: int = 0) -> list[WorldCase]:
+    """`n_cases` position cases ('the red circle on the left') from scenes seed*100000 + 70000 + i (apart from the
+    other cases' scenes), 4-8 objects each."""
+    cases: list[WorldCase] = []
+    i = 0
+    while len(cases) < n_cases:
+        scene_seed = seed * 100_000 + 70_000 + i
+        i += 1
+        rng = np.random.default_rng(scene_seed + 7_777_777)
+        scene = generate_scene(scene_seed, n_objects=int(rng.integers(4, 9)))
+        options = position_referrals(scene)
         if options:
             cases.append(WorldCase(scene, options[int(rng.integers(len(options)))]))
     return cases

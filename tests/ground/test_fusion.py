@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from intentcrop.core.box import Box
-from intentcrop.ground.fusion import (Match, fuse_matches, fuse_relation, phrase_count, relation_holds,
+from intentcrop.ground.fusion import (Match, fuse_matches, fuse_position, fuse_relation, phrase_count, relation_holds,
                                       top_boxes_per_query)
-from intentcrop.ground.phrases import Relation
+from intentcrop.ground.phrases import Position, Relation
 
 BEST = Match(Box(100, 100, 200, 200), 0.8, "dog")
 
@@ -142,6 +142,35 @@ def test_fuse_relation_without_an_anchor_falls_back_to_the_subjects_fusion():
     matches = [_m(LEFT_TWIN, 0.3, "red circle"), _m(RIGHT_TWIN, 0.6, "red circle")]
     g = fuse_relation(matches, Relation("red circle", "left of", "blue square"), "text", tie_score=1.01)
     assert g.region.to_xyxy() == RIGHT_TWIN
+
+
+LOW_TWIN = (150, 200, 180, 230)
+
+
+@pytest.mark.parametrize(
+    "side, scores, chosen",
+    [
+        ("left", (0.3, 0.6, 0.5), LEFT_TWIN),  # the side overrules the likelier twin
+        ("right", (0.3, 0.6, 0.5), RIGHT_TWIN),
+        ("bottom", (0.3, 0.6, 0.5), LOW_TWIN),
+        ("left", (0.05, 0.6, 0.5), LOW_TWIN),  # under GROUND_MIN_RELATIVE_SCORE of the best: a stray box; next leftmost
+        ("left", (0.1, 0.6, 0.5), LEFT_TWIN),
+    ],
+)
+def test_fuse_position_keeps_the_subject_furthest_to_the_side(side, scores, chosen):
+    boxes = (LEFT_TWIN, RIGHT_TWIN, LOW_TWIN)
+    matches = [_m(b, s, "red circle") for b, s in zip(boxes, scores)]
+    g = fuse_position(matches, Position("red circle", side), "text")
+    assert g.region.to_xyxy() == chosen
+    assert sorted(b.to_xyxy() for b in g.rejected) == sorted(b for b in boxes if b != chosen)
+
+
+def test_fuse_position_keeps_other_outlines_and_grounds_nothing_below_the_minimum():
+    matches = [_m(LEFT_TWIN, 0.3, "red circle"), _m((0, 100, 40, 135), 0.1, "red circle"),
+               _m(RIGHT_TWIN, 0.6, "red circle")]
+    assert fuse_position(matches, Position("red circle", "left"), "text").region.to_xyxy() == (0, 100, 40, 135)
+    weak = [_m(LEFT_TWIN, 0.01, "red circle")]
+    assert fuse_position(weak, Position("red circle", "left"), "text").region is None
 
 
 @pytest.mark.parametrize(

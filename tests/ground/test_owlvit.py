@@ -148,6 +148,29 @@ def test_a_relation_text_queries_subject_and_anchor_and_keeps_the_subject_it_poi
     np.testing.assert_allclose(grounding.rejected[0].to_list(), right_dog.to_list(), atol=1e-6)
 
 
+def test_a_position_text_queries_the_subject_and_keeps_the_one_on_that_side(tiny_models, monkeypatch):
+    """'the dog on the left': the grounder asks for 'dog' only and keeps the left dog though the other scores higher."""
+    grounder = OwlVitGrounder(model=str(tiny_models["owlv2"]))
+    ctx = _ctx(text="the dog on the left", size=(200, 100))
+    left_dog, right_dog = Box(5, 40, 35, 70), Box(160, 40, 190, 70)
+    boxes = np.tile([0.5, 0.5, 0.01, 0.01], (16, 1))
+    probs = np.full((16, 1), 0.001)
+    for token, box, p in ((3, left_dog, 0.3), (7, right_dog, 0.7)):
+        boxes[token] = _to_model_frame(box, 200, 100, PADDED_SQUARE)
+        probs[token] = p
+    asked = []
+
+    def detect_text(image, queries):
+        asked.append(list(queries))
+        return boxes, probs
+
+    monkeypatch.setattr(grounder, "detect_text", detect_text)
+    grounding = grounder.ground(ctx)
+    assert asked == [["dog"]]
+    np.testing.assert_allclose(grounding.region.to_list(), left_dog.to_list(), atol=1e-6)
+    np.testing.assert_allclose(grounding.rejected[0].to_list(), right_dog.to_list(), atol=1e-6)
+
+
 def test_grounding_without_text_or_query_is_an_error(tiny_models):
     from intentcrop.errors import IntentCropError
 

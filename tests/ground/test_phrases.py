@@ -79,3 +79,27 @@ def test_parse_relation(text, expected):
         assert relation is None
     else:
         assert (relation.subject, relation.relation, relation.anchor) == expected
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("the red circle on the left", ("red circle", "left")),
+        ("The dog on the right side of the picture.", ("dog", "right")),
+        ("the cat that is at the top", ("cat", "top")),
+        ("the man at the bottom of the image", ("man", "bottom")),
+        ("the leftmost red circle", ("red circle", "left")),
+        ("the uppermost star", ("star", "top")),
+        ("the red circle on the left of the blue square", None),  # a relation to an anchor, not a side
+        ("the cat and the dog on the left", None),  # several subjects: the plain union decides
+        ("on the left", None),  # no subject
+        ("the left hand", None),  # 'left' as a plain adjective picks no side of the picture
+        ("the red circle", None),
+    ],
+)
+def test_parse_position(text, expected):
+    position = phrases.parse_position(text)
+    if expected is None:
+        assert position is None
+    else:
+        assert (position.subject, position.side) == expected

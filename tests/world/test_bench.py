@@ -9,7 +9,7 @@ import pytest
 from intentcrop.core.box import Box
 from intentcrop.world.bench import (DEFAULT_MODELS, METRICS, crop_metrics, format_table, summarize,
                                     CaseResult)
-from intentcrop.world.referring import Referral, WorldCase, benchmark_cases, relation_cases
+from intentcrop.world.referring import Referral, WorldCase, benchmark_cases, position_cases, relation_cases
 from intentcrop.world.scenes import generate_scene
 
 
@@ -93,6 +93,9 @@ _BY_SEED = {c.scene.seed: c for c in benchmark_cases(12, seed=11, kinds=("attrib
 E2E_RELATION = {1150000: "the yellow star above the red cross", 1150003: "the blue square left of the blue star",
                 1150010: "the green circle left of the yellow triangle"}
 _RELATIONS = {c.scene.seed: c for c in relation_cases(7, seed=11)}
+E2E_POSITION = {1170000: "the yellow star on the left", 1170004: "the topmost red star",
+                1170007: "the red square at the bottom", 1170010: "the rightmost yellow triangle"}
+_POSITIONS = {c.scene.seed: c for c in position_cases(7, seed=11)}
 SUBJECT_CASES = [c for s, c in sorted(_BY_SEED.items())]
 E2E_CASES = [_BY_SEED[s] for s in E2E_TEXT]
 
@@ -115,6 +118,16 @@ def _check(case, box, exclude=True):
     assert min(kept) < 0.5, f"{case.referral.text!r}: every distractor is kept ({kept})"
 
 
+def _check_twin(case, text):
+    """A text that tells twins apart (by a relation or a side) keeps its target and leaves the twin out."""
+    assert case.referral.text == text  # the scene generator still draws the same world
+    box = _crop(case, text=text)
+    target = case.scene.objects[case.targets[0]]
+    twin = next(o for i, o in enumerate(case.scene.objects) if o.kind == target.kind and i != case.targets[0])
+    assert box.contains(target.box, tolerance=1.0), f"{text!r}: {box} misses {target.box}"
+    assert twin.box.intersection(box) < 0.5 * twin.box.area, f"{text!r}: {box} keeps the twin"
+
+
 @needs_models
 @pytest.mark.slow
 @pytest.mark.parametrize("case", E2E_CASES, ids=[c.referral.text for c in E2E_CASES])
@@ -134,13 +147,14 @@ def test_image_conditioned_crop_keeps_target_and_drops_a_distractor(case):
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", list(E2E_RELATION), ids=list(E2E_RELATION.values()))
 def test_relation_text_keeps_the_target_and_leaves_out_its_twin(seed):
-    case = _RELATIONS[seed]
-    assert case.referral.text == E2E_RELATION[seed]
-    box = _crop(case, text=case.referral.text)
-    target = case.scene.objects[case.targets[0]]
-    twin = next(o for i, o in enumerate(case.scene.objects) if o.kind == target.kind and i != case.targets[0])
-    assert box.contains(target.box, tolerance=1.0), f"{case.referral.text!r}: {box} misses {target.box}"
-    assert twin.box.intersection(box) < 0.5 * twin.box.area, f"{case.referral.text!r}: {box} keeps the twin"
+    _check_twin(_RELATIONS[seed], E2E_RELATION[seed])
+
+
+@needs_models
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", list(E2E_POSITION), ids=list(E2E_POSITION.values()))
+def test_position_text_keeps_the_target_and_leaves_out_its_twin(seed):
+    _check_twin(_POSITIONS[seed], E2E_POSITION[seed])
 
 
 @pytest.mark.parametrize("case", SUBJECT_CASES, ids=[f"{c.scene.seed}-{c.referral.text}" for c in SUBJECT_CASES])

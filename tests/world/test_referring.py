@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from intentcrop.world.referring import (KINDS, benchmark_cases, query_crop, referrals, relation_cases,
-                                        relation_referrals, subject_mask, tight_box)
+from intentcrop.world.referring import (KINDS, benchmark_cases, position_cases, position_referrals, query_crop,
+                                        referrals, relation_cases, relation_referrals, subject_mask, tight_box)
 from intentcrop.world.scenes import generate_scene
 from intentcrop.world.vocabulary import NUMBERS, PLURALS, SIZES
 
@@ -88,4 +88,28 @@ def test_relation_cases_are_seeded_and_apart_from_the_other_cases():
     assert [(c.scene.seed, c.referral.text) for c in a] == [(c.scene.seed, c.referral.text) for c in b]
     assert all(c.referral.kind == "relation" for c in a)
     others = {c.scene.seed for c in benchmark_cases(20, seed=3)}
+    assert not others & {c.scene.seed for c in a}
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_position_texts_pick_the_twin_furthest_to_their_side(seed):
+    from intentcrop.ground.phrases import parse_position
+
+    scene = generate_scene(seed, n_objects=7)
+    for r in position_referrals(scene):
+        position = parse_position(r.text)
+        assert position is not None, r.text
+        (target,) = r.targets
+        twins = _matches(scene, "the " + position.subject)
+        assert len(twins) == 2 and target in twins, r.text
+        twin = twins[0] if twins[1] == target else twins[1]
+        along = [scene.objects[i].box.center[position.axis] * position.direction for i in (target, twin)]
+        assert along[0] > along[1], r.text
+
+
+def test_position_cases_are_seeded_and_apart_from_the_other_cases():
+    a, b = position_cases(5, seed=3), position_cases(5, seed=3)
+    assert [(c.scene.seed, c.referral.text) for c in a] == [(c.scene.seed, c.referral.text) for c in b]
+    assert all(c.referral.kind == "position" for c in a)
+    others = {c.scene.seed for c in benchmark_cases(20, seed=3)} | {c.scene.seed for c in relation_cases(5, seed=3)}
     assert not others & {c.scene.seed for c in a}
