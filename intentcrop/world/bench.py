@@ -2,7 +2,8 @@
 
 Over seeded scenes (`referring.benchmark_cases`, plus a quarter as many spatial-relation cases from
 `referring.relation_cases` and as many position cases from `referring.position_cases`), every case is
-cropped through the public API, `intentcrop.crop(...)`, with the world models passed as `model=[owlvit_folder, clip_folder]`:
+cropped through the public API, `intentcrop.crop(...)`, with the world models passed as
+`model=[owlvit_folder, clip_folder]`:
 
 * text:    the referring text ('the small green triangle', 'two yellow stars', 'the red circle and ...',
            'the red circle left of the blue square', 'the red circle on the left')
