@@ -163,6 +163,13 @@ def fuse_relation(
     if not pairs or max(s.score for s in subjects) < min_score:
         return fuse_matches(subjects, source, min_score=min_score, same_thing_iou=same_thing_iou, **fusion_args)
     _, _, chosen = max(pairs, key=lambda p: (p[0], -p[1]))
+    return _chosen_subject(chosen, subjects, source, min_score, same_thing_iou)
+
+
+def _chosen_subject(chosen: Match, subjects: list[Match], source: str, min_score: float,
+                    same_thing_iou: float) -> Grounding:
+    """The grounding of one subject match picked among its twins (by a relation or a side): the region is it and
+    its other outlines (IoU >= same_thing_iou); the other subject matches are look-alikes."""
     kept = [chosen] + [m for m in subjects if m is not chosen and m.box.iou(chosen.box) >= same_thing_iou]
     left_out = [m for m in subjects if all(m is not k for k in kept)]
     region = Box.union_all(m.box for m in kept)
@@ -170,6 +177,7 @@ def fuse_relation(
         boxes=[m.box for m in kept], scores=[float(m.score) for m in kept], phrases=[m.phrase for m in kept],
         region=region, strict=False, source=source, **look_alikes(left_out, region, min_score),
     )
+
 
 def fuse_position(
     matches: list[Match],
@@ -193,13 +201,7 @@ def fuse_position(
     floor = max(subject_min_score, min_relative_score * subjects[0].score)
     plausible = [m for m in subjects if m.score >= floor]
     chosen = max(plausible, key=lambda m: (m.box.center[position.axis] * position.direction, m.score))
-    kept = [chosen] + [m for m in subjects if m is not chosen and m.box.iou(chosen.box) >= same_thing_iou]
-    left_out = [m for m in subjects if all(m is not k for k in kept)]
-    region = Box.union_all(m.box for m in kept)
-    return Grounding(
-        boxes=[m.box for m in kept], scores=[float(m.score) for m in kept], phrases=[m.phrase for m in kept],
-        region=region, strict=False, source=source, **look_alikes(left_out, region, min_score),
-    )
+    return _chosen_subject(chosen, subjects, source, min_score, same_thing_iou)
 
 
 def look_alikes(left_out: list[Match], region: Box, min_score: float, max_overlap: float = 0.5) -> dict[str, list]:

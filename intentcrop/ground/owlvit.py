@@ -160,24 +160,27 @@ class OwlVitGrounder:
                     out.append(Match(box, float(probs[idx, q]), phrases[q]))
         return out
 
+    def _phrase_verification(self, image: Any, queries: list[str]) -> "tuple[Any, Any, list[bool]] | None":
+        """`matches`' verification argument for phrases that each name one kind of thing (a relation's subject and
+        anchor, a side's subject): CLIP checks those naming one instance. None without a verifier."""
+        if self.verifier is None:
+            return None
+        return image, lambda: self.verifier.text_queries(queries), [phrase_count(q) == 1 for q in queries]
+
     def ground(self, ctx: CropContext) -> Grounding:
         intent = ctx.intent
         relation = parse_relation(intent.text) if intent.text else None
         if relation is not None:  # "the red circle left of the blue square": find both, keep the subject
             queries = list(dict.fromkeys([relation.subject, relation.anchor]))
             cxcywh, probs = self.detect_text(ctx.image, queries)
-            verified = [phrase_count(q) == 1 for q in queries]
-            embed = lambda: self.verifier.text_queries(queries)  # noqa: E731 -- only called when verifying
-            verification = (ctx.image, embed, verified) if self.verifier is not None else None
+            verification = self._phrase_verification(ctx.image, queries)
             return fuse_relation(self.matches(cxcywh, probs, queries, ctx.width, ctx.height, verification), relation,
                                  "text", **self.fusion_args)
         position = parse_position(intent.text) if intent.text else None
         if position is not None:  # "the dog on the left": find the dogs, keep the one furthest to that side
             queries = [position.subject]
             cxcywh, probs = self.detect_text(ctx.image, queries)
-            embed = lambda: self.verifier.text_queries(queries)  # noqa: E731 -- only called when verifying
-            verified = [phrase_count(position.subject) == 1]
-            verification = (ctx.image, embed, verified) if self.verifier is not None else None
+            verification = self._phrase_verification(ctx.image, queries)
             return fuse_position(self.matches(cxcywh, probs, queries, ctx.width, ctx.height, verification), position,
                                  "text", **self.fusion_args)
         if intent.text:

@@ -16,7 +16,7 @@ further to that side than its twin.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 from PIL import Image
@@ -168,36 +168,32 @@ class WorldCase:
         return subject_mask(self.scene, self.targets)
 
 
-def relation_cases(n_cases: int, seed: int = 0) -> list[WorldCase]:
-    """`n_cases` spatial-relation cases from scenes seed*100000 + 50000 + i (apart from `benchmark_cases`'
-    scenes, so adding them leaves those cases as they were), 4-8 objects each: twins need company."""
+def _twin_cases(n_cases: int, first_seed: int, make: Callable[[Scene], list[Referral]]) -> list[WorldCase]:
+    """`n_cases` cases from scenes first_seed + i with 4-8 objects (twins need company), one referral drawn from
+    `make(scene)` per scene that has any."""
     cases: list[WorldCase] = []
     i = 0
     while len(cases) < n_cases:
-        scene_seed = seed * 100_000 + 50_000 + i
+        scene_seed = first_seed + i
         i += 1
         rng = np.random.default_rng(scene_seed + 7_777_777)
         scene = generate_scene(scene_seed, n_objects=int(rng.integers(4, 9)))
-        options = relation_referrals(scene)
+        options = make(scene)
         if options:
             cases.append(WorldCase(scene, options[int(rng.integers(len(options)))]))
     return cases
+
+
+def relation_cases(n_cases: int, seed: int = 0) -> list[WorldCase]:
+    """`n_cases` spatial-relation cases from scenes seed*100000 + 50000 + i (apart from `benchmark_cases`'
+    scenes, so adding them leaves those cases as they were)."""
+    return _twin_cases(n_cases, seed * 100_000 + 50_000, relation_referrals)
 
 
 def position_cases(n_cases: int, seed: int = 0) -> list[WorldCase]:
     """`n_cases` position cases ('the red circle on the left') from scenes seed*100000 + 70000 + i (apart from the
-    other cases' scenes), 4-8 objects each."""
-    cases: list[WorldCase] = []
-    i = 0
-    while len(cases) < n_cases:
-        scene_seed = seed * 100_000 + 70_000 + i
-        i += 1
-        rng = np.random.default_rng(scene_seed + 7_777_777)
-        scene = generate_scene(scene_seed, n_objects=int(rng.integers(4, 9)))
-        options = position_referrals(scene)
-        if options:
-            cases.append(WorldCase(scene, options[int(rng.integers(len(options)))]))
-    return cases
+    other cases' scenes)."""
+    return _twin_cases(n_cases, seed * 100_000 + 70_000, position_referrals)
 
 
 def benchmark_cases(n_scenes: int, seed: int = 0, kinds: tuple[str, ...] = KINDS) -> list[WorldCase]:
