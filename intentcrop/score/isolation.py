@@ -60,7 +60,8 @@ class IsolationScorer:
             weights = np.clip(np.asarray(grounding.rejected_scores, dtype=np.float64) / max(best, _EPS), 0.0, 1.0)
             inside = containment(as_xyxy_array(grounding.rejected), candidates.xyxy)  # (R, N)
             lookalikes = weights @ inside
-        cuts = self.border_cuts(ctx, candidates.xyxy)
+        # off (exact subject boxes): not measured, so the explanation never credits a term that did not count
+        cuts = self.border_cuts(ctx, candidates.xyxy) if self.cut_weight > 0 else np.zeros(n)
         return {"foreign": foreign, "lookalikes": lookalikes, "cuts": cuts,
                 "total": -(foreign + self.lookalike_weight * lookalikes + self.cut_weight * cuts)}
 
