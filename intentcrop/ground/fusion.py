@@ -95,15 +95,21 @@ def fuse_matches(
         if any(m.box.iou(k.box) > 0.9 for k in kept):  # the same box found by another phrase
             continue
         kept.append(m)
-    region = Box.union_all(m.box for m in kept)
-    grounding = Grounding(
-        boxes=[m.box for m in kept], scores=[float(m.score) for m in kept], phrases=[m.phrase for m in kept],
-        region=region, strict=False, source=source, **look_alikes(left_out, region, min_score),
-    )
+    grounding = kept_grounding(kept, left_out, source, min_score)
     names_one_thing = len({m.phrase for m in matches}) == 1 and phrase_count(best.phrase) == 1
     if names_one_thing:
         grounding.alternatives = readings(kept, left_out, source, min_score, same_thing_iou)
     return grounding
+
+
+def kept_grounding(kept: list[Match], left_out: list[Match], source: str, min_score: float) -> Grounding:
+    """The grounding of the kept matches: their boxes, the region their union, and the left-out matches that are
+    other things as look-alikes (`look_alikes`)."""
+    region = Box.union_all(m.box for m in kept)
+    return Grounding(
+        boxes=[m.box for m in kept], scores=[float(m.score) for m in kept], phrases=[m.phrase for m in kept],
+        region=region, strict=False, source=source, **look_alikes(left_out, region, min_score),
+    )
 
 
 def readings(kept: list[Match], left_out: list[Match], source: str, min_score: float,
@@ -122,12 +128,8 @@ def readings(kept: list[Match], left_out: list[Match], source: str, min_score: f
         return []
     out = []
     for thing in things:
-        region = Box.union_all(m.box for m in thing)
         others = [m for t in things if t is not thing for m in t]
-        out.append(Grounding(
-            boxes=[m.box for m in thing], scores=[float(m.score) for m in thing], phrases=[m.phrase for m in thing],
-            region=region, strict=False, source=source, **look_alikes(others + left_out, region, min_score),
-        ))
+        out.append(kept_grounding(thing, others + left_out, source, min_score))
     return out
 
 
@@ -172,11 +174,7 @@ def _chosen_subject(chosen: Match, subjects: list[Match], source: str, min_score
     its other outlines (IoU >= same_thing_iou); the other subject matches are look-alikes."""
     kept = [chosen] + [m for m in subjects if m is not chosen and m.box.iou(chosen.box) >= same_thing_iou]
     left_out = [m for m in subjects if all(m is not k for k in kept)]
-    region = Box.union_all(m.box for m in kept)
-    return Grounding(
-        boxes=[m.box for m in kept], scores=[float(m.score) for m in kept], phrases=[m.phrase for m in kept],
-        region=region, strict=False, source=source, **look_alikes(left_out, region, min_score),
-    )
+    return kept_grounding(kept, left_out, source, min_score)
 
 
 def fuse_position(
