@@ -188,17 +188,18 @@ def fuse_position(
     **fusion_args: float,
 ) -> Grounding:
     """The subject match lying furthest toward `position.side` ("the dog on the left": the leftmost dog, by box
-    centre), among those scoring at least `subject_min_score` and `min_relative_score` of the best (twins score
-    far apart, as for relations; the relative floor keeps a stray weak box at the edge from winning). Its other
-    outlines (IoU >= same_thing_iou) join the region; the other subject matches are the look-alikes. Nothing
-    reaching `min_score` -> no region, as `fuse_matches`."""
+    centre; "in the top left corner": furthest along that diagonal, `Position.toward`), among those scoring at
+    least `subject_min_score` and `min_relative_score` of the best (twins score far apart, as for relations; the
+    relative floor keeps a stray weak box at the edge from winning). Its other outlines (IoU >= same_thing_iou)
+    join the region; the other subject matches are the look-alikes. Nothing reaching `min_score` -> no region, as
+    `fuse_matches`."""
     subjects = sorted((m for m in matches if m.box.area > 0), key=lambda m: -m.score)
     if not subjects or subjects[0].score < min_score:
         return fuse_matches(subjects, source, min_score=min_score, min_relative_score=min_relative_score,
                             same_thing_iou=same_thing_iou, **fusion_args)
     floor = max(subject_min_score, min_relative_score * subjects[0].score)
     plausible = [m for m in subjects if m.score >= floor]
-    chosen = max(plausible, key=lambda m: (m.box.center[position.axis] * position.direction, m.score))
+    chosen = max(plausible, key=lambda m: (position.toward(m.box.center), m.score))
     return _chosen_subject(chosen, subjects, source, min_score, same_thing_iou)
 
 

@@ -134,57 +134,72 @@ def parse_relation(text: str) -> Relation | None:
         return None
     subject = " ".join(_strip_determiners(match["subject"].split()))
     anchor = " ".join(_strip_determiners(match["anchor"].split()))
+    if anchor.lower() in _PICTURE_WORDS:
+        return None  # "the dog on the left of the picture" places the dog in the picture: parse_position
     if not subject or not anchor or re.search(r"\b(and|or)\b", f"{subject} {anchor}", re.IGNORECASE):
         return None  # "the woman and the dog left of the car": several subjects, left to the plain union
     return Relation(subject, RELATION_WORDS[match["words"].lower()], anchor)
 
 
-# Where in the picture a text places its one subject ("the dog on the left", "the leftmost dog"): side -> (axis,
-# direction) in image coordinates (y grows downwards). Checked after parse_relation: "on the left of X" is a relation.
+# Where in the picture a text places its one subject ("the dog on the left", "the leftmost dog", "the dog in the top
+# left corner"): side -> (axis, direction) in image coordinates (y grows downwards). A corner is two sides, vertical
+# first ("top left"). Checked after parse_relation: "on the left of X" is a relation.
 POSITION_SIDES: dict[str, tuple[int, int]] = {"left": (0, -1), "right": (0, 1), "top": (1, -1), "bottom": (1, 1)}
-_PICTURE = r"(?:\s+(?:side|corner|edge))?(?:\s+(?:of|in)\s+(?:the\s+)?(?:image|picture|photo|frame|scene))?"
+_VERTICAL_WORDS = {"top": "top", "upper": "top", "bottom": "bottom", "lower": "bottom"}
+_CORNER = r"(?P<v>top|upper|bottom|lower)(?:\s+|-)?(?P<h>left|right)(?:-hand)?"
+_PICTURE_WORDS = ("image", "picture", "photo", "frame", "scene")
+_PICTURE = (r"(?:\s+(?:side|corner|edge))?(?:\s+(?:of|in)\s+(?:the\s+)?(?:" + "|".join(_PICTURE_WORDS)
+            + r"))?")
 _TRAILING_POSITION = re.compile(
     r"^(?P<subject>.+?)\s+(?:(?:that|which)\s+(?:is|are)\s+|(?:is|are)\s+)?"
-    r"(?:on\s+the\s+(?P<lr>left|right)|at\s+the\s+(?P<tb>top|bottom))" + _PICTURE + r"[\s.!]*$",
+    r"(?:on\s+the\s+(?P<lr>left|right)|at\s+the\s+(?P<tb>top|bottom)|(?:in|at|on)\s+the\s+" + _CORNER + ")"
+    + _PICTURE + r"[\s.!]*$",
     re.IGNORECASE,
 )
+_PLACE_NOUNS = frozenset({"corner", "side", "edge", "part", "half", "quarter", "area", "region"})
 _SUPERLATIVE_SIDES = {"leftmost": "left", "rightmost": "right", "topmost": "top", "uppermost": "top",
                       "bottommost": "bottom", "lowermost": "bottom"}
 _SUPERLATIVE_POSITION = re.compile(
-    r"^(?:the\s+)?(?P<word>" + "|".join(_SUPERLATIVE_SIDES) + r")\s+(?P<subject>.+?)[\s.!]*$", re.IGNORECASE)
+    r"^(?:the\s+)?(?:(?P<word>" + "|".join(_SUPERLATIVE_SIDES) + r")|" + _CORNER + r")\s+(?P<subject>.+?)[\s.!]*$",
+    re.IGNORECASE)
 
 
 @dataclass(frozen=True)
 class Position:
-    """'the red circle on the left' / 'the leftmost red circle' -> subject 'red circle', side 'left'."""
+    """'the red circle on the left' / 'the leftmost red circle' -> subject 'red circle', side 'left'; 'the star in
+    the upper right corner' / 'the top-right star' -> subject 'star', side 'top right'."""
 
     subject: str
-    side: str  # one of POSITION_SIDES
+    side: str  # one of POSITION_SIDES, or a corner: "top left", "top right", "bottom left", "bottom right"
 
     @property
-    def axis(self) -> int:
-        return POSITION_SIDES[self.side][0]
+    def sides(self) -> tuple[str, ...]:
+        return tuple(self.side.split())
 
-    @property
-    def direction(self) -> int:
-        return POSITION_SIDES[self.side][1]
+    def toward(self, center: tuple[float, float]) -> float:
+        """How far a point lies toward the side, in pixels along its direction (a corner: along the diagonal,
+        the sum over its two sides), so the larger of two is the one further that way."""
+        return float(sum(center[POSITION_SIDES[s][0]] * POSITION_SIDES[s][1] for s in self.sides))
 
 
 def parse_position(text: str) -> Position | None:
-    """The side of the picture a text picks its one subject by, or None when it names none, the subject is
-    empty once determiners are stripped, or it joins several things ("the cat and the dog on the left")."""
+    """The side or corner of the picture a text picks its one subject by, or None when it names none, the subject
+    is empty once determiners are stripped, or it joins several things ("the cat and the dog on the left")."""
     text = " ".join(text.split())
     if parse_relation(text) is not None:
         return None
-    match = _TRAILING_POSITION.match(text)
-    if match is not None:
-        subject, side = match["subject"], (match["lr"] or match["tb"]).lower()
-    else:
-        match = _SUPERLATIVE_POSITION.match(text)
-        if match is None:
-            return None
-        subject, side = match["subject"], _SUPERLATIVE_SIDES[match["word"].lower()]
-    subject = " ".join(_strip_determiners(subject.split()))
-    if not subject or re.search(r"\b(and|or)\b", subject, re.IGNORECASE):
+    match = _TRAILING_POSITION.match(text) or _SUPERLATIVE_POSITION.match(text)
+    if match is None:
         return None
+    groups = match.groupdict()
+    if groups.get("v"):
+        side = f"{_VERTICAL_WORDS[groups['v'].lower()]} {groups['h'].lower()}"
+    elif groups.get("word"):
+        side = _SUPERLATIVE_SIDES[groups["word"].lower()]
+    else:
+        side = (groups["lr"] or groups["tb"]).lower()
+    subject = " ".join(_strip_determiners(match["subject"].split()))
+    if (not subject or subject.lower() in _PLACE_NOUNS
+            or re.search(r"\b(and|or)\b", subject, re.IGNORECASE)):
+        return None  # "the top left corner" names a place, not a thing there
     return Position(subject, side)

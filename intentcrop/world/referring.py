@@ -9,8 +9,8 @@ Spatial relations ('the red circle left of the blue square') are generated separ
 (`relation_referrals`, `relation_cases`) for objects that have a twin of the same colour and shape:
 the relation to a uniquely named anchor is the only thing that tells the two apart, and it holds
 clearly for the target and clearly not for its twin. So are positions in the picture ('the red circle on
-the left', 'the leftmost red circle'; `position_referrals`, `position_cases`): the target lies clearly
-further to that side than its twin.
+the left', 'the leftmost red circle', 'the red circle in the top left corner'; `position_referrals`,
+`position_cases`): the target lies clearly further to that side than its twin (to both sides of a corner).
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ POSITIONS: dict[str, tuple[int, int, str, str]] = {
     "left": (0, -1, "on the left", "leftmost"), "right": (0, 1, "on the right", "rightmost"),
     "top": (1, -1, "at the top", "topmost"), "bottom": (1, 1, "at the bottom", "bottommost"),
 }
+CORNERS = (("top", "left"), ("top", "right"), ("bottom", "left"), ("bottom", "right"))
 
 
 @dataclass
@@ -113,17 +114,25 @@ def relation_referrals(scene: Scene, clearance: float = 0.5) -> list[Referral]:
 def position_referrals(scene: Scene, clearance: float = 0.5) -> list[Referral]:
     """'the {twin} on the left' and 'the leftmost {twin}' (and the other sides) for each object with exactly one
     twin (same colour and shape) whose centre lies at least `clearance` of its own size further to that side
-    than the twin's."""
+    than the twin's; 'the {twin} in the top left corner' and 'the top-left {twin}' when that holds for both sides
+    of a corner."""
     out: list[Referral] = []
     for i, obj in enumerate(scene.objects):
         twins = scene.matching(obj.colour, obj.shape)
         if len(twins) != 2:
             continue
         twin = scene.objects[twins[0] if twins[1] == i else twins[1]]
-        for axis, direction, trailing, superlative in POSITIONS.values():
+        clear = set()
+        for side, (axis, direction, trailing, superlative) in POSITIONS.items():
             size = obj.box.width if axis == 0 else obj.box.height
             if (obj.box.center[axis] - twin.box.center[axis]) * direction >= clearance * size:
+                clear.add(side)
                 for text in (f"the {obj.describe()} {trailing}", f"the {superlative} {obj.describe()}"):
+                    out.append(Referral("position", text, [i], _distractors(scene, [i])))
+        for vertical, horizontal in CORNERS:
+            if {vertical, horizontal} <= clear:
+                for text in (f"the {obj.describe()} in the {vertical} {horizontal} corner",
+                             f"the {vertical}-{horizontal} {obj.describe()}"):
                     out.append(Referral("position", text, [i], _distractors(scene, [i])))
     return out
 

@@ -155,10 +155,14 @@ LOW_TWIN = (150, 200, 180, 230)
         ("bottom", (0.3, 0.6, 0.5), LOW_TWIN),
         ("left", (0.05, 0.6, 0.5), LOW_TWIN),  # under GROUND_MIN_RELATIVE_SCORE of the best: a stray box; next leftmost
         ("left", (0.1, 0.6, 0.5), LEFT_TWIN),
+        # corners: furthest along the diagonal (LOW_TWIN is 100 px lower than LEFT_TWIN but 150 px further right)
+        ("bottom left", (0.3, 0.6, 0.5), LEFT_TWIN),
+        ("bottom left", (0.3, 0.6, 0.5, 0.4), (80, 200, 110, 230)),
+        ("top right", (0.3, 0.6, 0.5), RIGHT_TWIN),
     ],
 )
 def test_fuse_position_keeps_the_subject_furthest_to_the_side(side, scores, chosen):
-    boxes = (LEFT_TWIN, RIGHT_TWIN, LOW_TWIN)
+    boxes = (LEFT_TWIN, RIGHT_TWIN, LOW_TWIN, (80, 200, 110, 230))[:len(scores)]
     matches = [_m(b, s, "red circle") for b, s in zip(boxes, scores)]
     g = fuse_position(matches, Position("red circle", side), "text")
     assert g.region.to_xyxy() == chosen

@@ -70,6 +70,7 @@ def test_same_referent(text, phrase, same):
         ("the woman and the three dogs on the boat", None),  # "on" locates, it does not pick one of several
         ("the woman and the dog left of the car", None),  # several subjects: the plain union decides
         ("a cat above", None),  # no anchor
+        ("the dog on the left of the picture", None),  # a place in the picture: parse_position
         ("the red circle", None),
     ],
 )
@@ -90,6 +91,15 @@ def test_parse_relation(text, expected):
         ("the man at the bottom of the image", ("man", "bottom")),
         ("the leftmost red circle", ("red circle", "left")),
         ("the uppermost star", ("star", "top")),
+        ("the dog on the left of the picture", ("dog", "left")),  # the picture is no anchor
+        ("the red circle in the top left corner", ("red circle", "top left")),
+        ("The star in the upper right.", ("star", "top right")),
+        ("the man at the bottom left of the image", ("man", "bottom left")),
+        ("the dog in the lower right-hand corner of the photo", ("dog", "bottom right")),
+        ("the top-left red circle", ("red circle", "top left")),
+        ("the lower left star", ("star", "bottom left")),
+        ("the top left corner", None),  # a place, not a thing in it
+        ("the top dog", None),  # one vertical word alone picks no side
         ("the red circle on the left of the blue square", None),  # a relation to an anchor, not a side
         ("the cat and the dog on the left", None),  # several subjects: the plain union decides
         ("on the left", None),  # no subject

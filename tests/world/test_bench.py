@@ -94,8 +94,9 @@ E2E_RELATION = {1150000: "the yellow star above the red cross", 1150003: "the bl
                 1150010: "the green circle left of the yellow triangle"}
 _RELATIONS = {c.scene.seed: c for c in relation_cases(7, seed=11)}
 E2E_POSITION = {1170000: "the yellow star on the left", 1170004: "the topmost red star",
-                1170007: "the red square at the bottom", 1170010: "the rightmost yellow triangle"}
-_POSITIONS = {c.scene.seed: c for c in position_cases(7, seed=11)}
+                1170007: "the bottommost red square", 1170010: "the rightmost yellow triangle",
+                1170026: "the purple square in the bottom right corner", 1170037: "the bottom-right blue cross"}
+_POSITIONS = {c.scene.seed: c for c in position_cases(25, seed=11)}
 SUBJECT_CASES = [c for s, c in sorted(_BY_SEED.items())]
 E2E_CASES = [_BY_SEED[s] for s in E2E_TEXT]
 

@@ -93,7 +93,7 @@ def test_relation_cases_are_seeded_and_apart_from_the_other_cases():
 
 @pytest.mark.parametrize("seed", range(30))
 def test_position_texts_pick_the_twin_furthest_to_their_side(seed):
-    from intentcrop.ground.phrases import parse_position
+    from intentcrop.ground.phrases import Position, parse_position
 
     scene = generate_scene(seed, n_objects=7)
     for r in position_referrals(scene):
@@ -103,8 +103,9 @@ def test_position_texts_pick_the_twin_furthest_to_their_side(seed):
         twins = _matches(scene, "the " + position.subject)
         assert len(twins) == 2 and target in twins, r.text
         twin = twins[0] if twins[1] == target else twins[1]
-        along = [scene.objects[i].box.center[position.axis] * position.direction for i in (target, twin)]
-        assert along[0] > along[1], r.text
+        for side in position.sides:  # a corner: further to both of its sides
+            along = [Position(position.subject, side).toward(scene.objects[i].box.center) for i in (target, twin)]
+            assert along[0] > along[1], r.text
 
 
 def test_position_cases_are_seeded_and_apart_from_the_other_cases():
