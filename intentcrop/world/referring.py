@@ -16,13 +16,13 @@ the left', 'the leftmost red circle', 'the red circle in the top left corner'; `
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import numpy as np
 from PIL import Image
 
 from intentcrop.core.box import Box
-from intentcrop.world.scenes import Scene, generate_scene
+from intentcrop.world.scenes import Scene, WorldObject, generate_scene
 from intentcrop.world.vocabulary import NUMBERS, phrase
 
 KINDS = ("attribute", "size", "count", "group")
@@ -90,16 +90,20 @@ def _signed_offset(relation: str, subject: Box, anchor: Box) -> float:
     return {"left of": dx, "right of": -dx, "above": dy, "below": -dy}[relation]
 
 
+def _with_one_twin(scene: Scene) -> Iterator[tuple[int, WorldObject, WorldObject]]:
+    """(index, object, its twin) for each object that has exactly one twin (same colour and shape) in the scene."""
+    for i, obj in enumerate(scene.objects):
+        twins = scene.matching(obj.colour, obj.shape)
+        if len(twins) == 2:
+            yield i, obj, scene.objects[twins[0] if twins[1] == i else twins[1]]
+
+
 def relation_referrals(scene: Scene, clearance: float = 0.5) -> list[Referral]:
     """'the {twin} {relation} the {anchor}' for each object with exactly one twin (same colour and shape) and
     each anchor named uniquely by colour and shape, where the target lies at least `clearance` anchor sizes
     on the relation's side of the anchor's centre and the twin as far on the other side."""
     out: list[Referral] = []
-    for i, obj in enumerate(scene.objects):
-        twins = scene.matching(obj.colour, obj.shape)
-        if len(twins) != 2:
-            continue
-        twin = scene.objects[twins[0] if twins[1] == i else twins[1]]
+    for i, obj, twin in _with_one_twin(scene):
         for k, anchor in enumerate(scene.objects):
             if k == i or scene.matching(anchor.colour, anchor.shape) != [k]:
                 continue
@@ -117,11 +121,7 @@ def position_referrals(scene: Scene, clearance: float = 0.5) -> list[Referral]:
     than the twin's; 'the {twin} in the top left corner' and 'the top-left {twin}' when that holds for both sides
     of a corner."""
     out: list[Referral] = []
-    for i, obj in enumerate(scene.objects):
-        twins = scene.matching(obj.colour, obj.shape)
-        if len(twins) != 2:
-            continue
-        twin = scene.objects[twins[0] if twins[1] == i else twins[1]]
+    for i, obj, twin in _with_one_twin(scene):
         clear = set()
         for side, (axis, direction, trailing, superlative) in POSITIONS.items():
             size = obj.box.width if axis == 0 else obj.box.height
