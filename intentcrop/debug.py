@@ -11,6 +11,7 @@ from intentcrop.pipeline import CropOutput
 
 WINNER_COLOURS = [(255, 64, 64), (255, 170, 0), (64, 160, 255), (180, 90, 255), (0, 200, 120)]
 GROUNDING_COLOUR = (0, 255, 255)
+LOOKALIKE_COLOUR = (255, 0, 200)  # matches the grounder found and left out (Grounding.rejected)
 
 
 def _font(size: int) -> ImageFont.ImageFont:
@@ -30,8 +31,9 @@ def draw_debug(image: Image.Image, output: CropOutput, max_candidates: int = 150
     """Draw the candidates (thin, coloured by score), the grounding boxes (cyan, with the matched phrase)
     and the chosen crops (thick, numbered, with their scores), plus a panel with each winner's breakdown."""
     base = image.convert("RGB")
-    scale = min(1.0, 1024 / max(base.size))
-    if scale < 1:
+    # drawn with a long side of 512-1024 px: a thumbnail's panel would be too narrow to read
+    scale = min(1024, max(512, max(base.size))) / max(base.size)
+    if scale != 1:
         base = base.resize((round(base.width * scale), round(base.height * scale)), Image.Resampling.BILINEAR)
     canvas = Image.blend(base, Image.new("RGB", base.size, (0, 0, 0)), 0.35)
     draw = ImageDraw.Draw(canvas)
@@ -44,6 +46,10 @@ def draw_debug(image: Image.Image, output: CropOutput, max_candidates: int = 150
             t = (cands.scores[idx] - lo) / (hi - lo) if hi > lo else 1.0
             draw.rectangle(tuple(cands.xyxy[idx] * scale), outline=_heat(t), width=1)
     if output.grounding is not None:
+        for box, score in zip(output.grounding.rejected, output.grounding.rejected_scores):
+            xy = tuple(np.array(box.to_xyxy()) * scale)
+            draw.rectangle(xy, outline=LOOKALIKE_COLOUR, width=1)
+            draw.text((xy[0] + 3, xy[3] - font.size - 4), f"left out {score:.2f}", fill=LOOKALIKE_COLOUR, font=font)
         for box, score, phrase in zip(output.grounding.boxes, output.grounding.scores, output.grounding.phrases):
             xy = tuple(np.array(box.to_xyxy()) * scale)
             draw.rectangle(xy, outline=GROUNDING_COLOUR, width=2)
@@ -67,6 +73,9 @@ def _with_panel(canvas: Image.Image, output: CropOutput, font) -> Image.Image:
     lines: list[tuple[str, tuple[int, int, int]]] = []
     wrap = max(40, canvas.width // max(6, font.size // 2 + 1))
     lines.append((f"{len(output.candidates)} candidates scored in {output.timings.get('total', 0) * 1000:.0f} ms", (220, 220, 220)))
+    if output.grounding is not None and output.grounding.selection:
+        for part in textwrap.wrap("grounding: " + output.grounding.selection, wrap):
+            lines.append((part, GROUNDING_COLOUR))
     for i, r in enumerate(output.results):
         colour = WINNER_COLOURS[i % len(WINNER_COLOURS)]
         x1, y1, x2, y2 = r.box.as_int_tuple()

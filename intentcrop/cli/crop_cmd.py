@@ -202,6 +202,8 @@ def _write_debug(args, path: Path, image, output, n_inputs: int, input_paths) ->
 def _print_summary(path: Path, output, written: list[Path]) -> None:
     w, h = output.image_size
     print(f"{path} ({w}x{h}):")
+    if output.grounding is not None and output.grounding.selection:
+        print(f"  grounding: {output.grounding.selection}")
     for i, r in enumerate(output.results):
         d = r.to_dict()
         b = d["box"]

@@ -35,6 +35,9 @@ class Grounding:
     # holds both, and each of these keeps one of them (the other becomes a look-alike). The pipeline offers
     # the best crop of each reading among the k results after the first.
     alternatives: list["Grounding"] = field(default_factory=list)
+    # How the region was picked among the matches, in words, when a rule beyond "the best match" decided it
+    # ("the purple square match furthest toward the bottom right"): what a user reads to see why.
+    selection: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -48,6 +51,7 @@ class Grounding:
                          for b, s in zip(self.rejected, self.rejected_scores)],
             "alternatives": [[round(v, 2) for v in a.region.to_list()] for a in self.alternatives
                              if a.region is not None],
+            "selection": self.selection,
         }
 
 

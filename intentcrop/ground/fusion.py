@@ -99,6 +99,9 @@ def fuse_matches(
     names_one_thing = len({m.phrase for m in matches}) == 1 and phrase_count(best.phrase) == 1
     if names_one_thing:
         grounding.alternatives = readings(kept, left_out, source, min_score, same_thing_iou)
+        if grounding.alternatives:
+            grounding.selection = (f"{len(grounding.alternatives)} things match {best.phrase!r} about equally well: "
+                                   "the region keeps them all (the other crops offer each alone)")
     return grounding
 
 
@@ -165,7 +168,10 @@ def fuse_relation(
     if not pairs or max(s.score for s in subjects) < min_score:
         return fuse_matches(subjects, source, min_score=min_score, same_thing_iou=same_thing_iou, **fusion_args)
     _, _, chosen = max(pairs, key=lambda p: (p[0], -p[1]))
-    return _chosen_subject(chosen, subjects, source, min_score, same_thing_iou)
+    grounding = _chosen_subject(chosen, subjects, source, min_score, same_thing_iou)
+    grounding.selection = (f"the {relation.subject!r} match {relation.relation} a {relation.anchor!r} match, of "
+                           f"{len(subjects)} {relation.subject!r} matches")
+    return grounding
 
 
 def _chosen_subject(chosen: Match, subjects: list[Match], source: str, min_score: float,
@@ -200,7 +206,10 @@ def fuse_position(
     floor = max(subject_min_score, min_relative_score * subjects[0].score)
     plausible = [m for m in subjects if m.score >= floor]
     chosen = max(plausible, key=lambda m: (position.toward(m.box.center), m.score))
-    return _chosen_subject(chosen, subjects, source, min_score, same_thing_iou)
+    grounding = _chosen_subject(chosen, subjects, source, min_score, same_thing_iou)
+    grounding.selection = (f"the {position.subject!r} match furthest toward the {position.side}, of {len(plausible)} "
+                           "likely enough")
+    return grounding
 
 
 def look_alikes(left_out: list[Match], region: Box, min_score: float, max_overlap: float = 0.5) -> dict[str, list]:

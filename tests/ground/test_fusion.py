@@ -129,6 +129,9 @@ def test_fuse_relation_keeps_the_subject_the_relation_points_at(relation, left_s
     assert g.region.to_xyxy() == chosen  # the anchor is not part of the region
     other = RIGHT_TWIN if chosen == LEFT_TWIN else LEFT_TWIN
     assert [b.to_xyxy() for b in g.rejected] == [other]  # the twin it ruled out is a look-alike to leave out
+    decided = relation != "above"  # (the last row: the best match decided)
+    assert g.selection == (f"the 'red circle' match {relation} a 'blue square' match, of 2 'red circle' matches"
+                           if decided else "")
 
 
 def test_fuse_relation_keeps_other_outlines_of_the_chosen_subject():
@@ -142,6 +145,7 @@ def test_fuse_relation_without_an_anchor_falls_back_to_the_subjects_fusion():
     matches = [_m(LEFT_TWIN, 0.3, "red circle"), _m(RIGHT_TWIN, 0.6, "red circle")]
     g = fuse_relation(matches, Relation("red circle", "left of", "blue square"), "text", tie_score=1.01)
     assert g.region.to_xyxy() == RIGHT_TWIN
+    assert g.selection == ""  # the relation decided nothing: the best match did
 
 
 LOW_TWIN = (150, 200, 180, 230)
@@ -166,6 +170,7 @@ def test_fuse_position_keeps_the_subject_furthest_to_the_side(side, scores, chos
     matches = [_m(b, s, "red circle") for b, s in zip(boxes, scores)]
     g = fuse_position(matches, Position("red circle", side), "text")
     assert g.region.to_xyxy() == chosen
+    assert g.selection.startswith(f"the 'red circle' match furthest toward the {side}, of ")
     assert sorted(b.to_xyxy() for b in g.rejected) == sorted(b for b in boxes if b != chosen)
 
 
@@ -194,6 +199,8 @@ def test_fuse_position_keeps_other_outlines_and_grounds_nothing_below_the_minimu
 def test_a_tie_on_a_text_naming_one_thing_records_one_reading_per_thing(matches, readings):
     g = fuse_matches(matches, "text")
     assert [a.region.to_xyxy() for a in g.alternatives] == readings
+    assert (g.selection != "") == bool(readings)  # a tie says so: the region keeps both things
+    assert g.to_dict()["selection"] == g.selection
     for a in g.alternatives:  # each reading leaves the other thing out as a look-alike
         others = [r for r in readings if r != a.region.to_xyxy()]
         assert [b.to_xyxy() for b in a.rejected] == others
