@@ -101,7 +101,7 @@ def fuse_matches(
         grounding.alternatives = readings(kept, left_out, source, min_score, same_thing_iou)
         if grounding.alternatives:
             grounding.selection = (f"{len(grounding.alternatives)} things match {best.phrase!r} about equally well: "
-                                   "the region keeps them all (the other crops offer each alone)")
+                                   "the region keeps them all (with k > 1 the next crops offer each alone)")
     return grounding
 
 
