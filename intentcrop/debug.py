@@ -46,14 +46,15 @@ def draw_debug(image: Image.Image, output: CropOutput, max_candidates: int = 150
             t = (cands.scores[idx] - lo) / (hi - lo) if hi > lo else 1.0
             draw.rectangle(tuple(cands.xyxy[idx] * scale), outline=_heat(t), width=1)
     if output.grounding is not None:
+        def labelled(box, label: str, colour, width: int) -> None:  # a grounding box, its label at its foot
+            xy = tuple(np.array(box.to_xyxy()) * scale)
+            draw.rectangle(xy, outline=colour, width=width)
+            draw.text((xy[0] + 3, xy[3] - font.size - 4), label, fill=colour, font=font)
+
         for box, score in zip(output.grounding.rejected, output.grounding.rejected_scores):
-            xy = tuple(np.array(box.to_xyxy()) * scale)
-            draw.rectangle(xy, outline=LOOKALIKE_COLOUR, width=1)
-            draw.text((xy[0] + 3, xy[3] - font.size - 4), f"left out {score:.2f}", fill=LOOKALIKE_COLOUR, font=font)
+            labelled(box, f"left out {score:.2f}", LOOKALIKE_COLOUR, 1)
         for box, score, phrase in zip(output.grounding.boxes, output.grounding.scores, output.grounding.phrases):
-            xy = tuple(np.array(box.to_xyxy()) * scale)
-            draw.rectangle(xy, outline=GROUNDING_COLOUR, width=2)
-            draw.text((xy[0] + 3, xy[3] - font.size - 4), f"{phrase} {score:.2f}", fill=GROUNDING_COLOUR, font=font)
+            labelled(box, f"{phrase} {score:.2f}", GROUNDING_COLOUR, 2)
     line_width = max(2, base.width // 250)
     for i, result in enumerate(output.results):
         colour = WINNER_COLOURS[i % len(WINNER_COLOURS)]

@@ -168,19 +168,20 @@ def fuse_relation(
     if not pairs or max(s.score for s in subjects) < min_score:
         return fuse_matches(subjects, source, min_score=min_score, same_thing_iou=same_thing_iou, **fusion_args)
     _, _, chosen = max(pairs, key=lambda p: (p[0], -p[1]))
-    grounding = _chosen_subject(chosen, subjects, source, min_score, same_thing_iou)
-    grounding.selection = (f"the {relation.subject!r} match {relation.relation} a {relation.anchor!r} match, of "
-                           f"{len(subjects)} {relation.subject!r} matches")
-    return grounding
+    selection = (f"the {relation.subject!r} match {relation.relation} a {relation.anchor!r} match, of "
+                 f"{len(subjects)} {relation.subject!r} matches")
+    return _chosen_subject(chosen, subjects, source, min_score, same_thing_iou, selection)
 
 
-def _chosen_subject(chosen: Match, subjects: list[Match], source: str, min_score: float,
-                    same_thing_iou: float) -> Grounding:
-    """The grounding of one subject match picked among its twins (by a relation or a side): the region is it and
-    its other outlines (IoU >= same_thing_iou); the other subject matches are look-alikes."""
+def _chosen_subject(chosen: Match, subjects: list[Match], source: str, min_score: float, same_thing_iou: float,
+                    selection: str) -> Grounding:
+    """The grounding of one subject match picked among its twins (by a relation or a side, as `selection` says):
+    the region is it and its other outlines (IoU >= same_thing_iou); the other subject matches are look-alikes."""
     kept = [chosen] + [m for m in subjects if m is not chosen and m.box.iou(chosen.box) >= same_thing_iou]
     left_out = [m for m in subjects if all(m is not k for k in kept)]
-    return kept_grounding(kept, left_out, source, min_score)
+    grounding = kept_grounding(kept, left_out, source, min_score)
+    grounding.selection = selection
+    return grounding
 
 
 def fuse_position(
@@ -206,10 +207,8 @@ def fuse_position(
     floor = max(subject_min_score, min_relative_score * subjects[0].score)
     plausible = [m for m in subjects if m.score >= floor]
     chosen = max(plausible, key=lambda m: (position.toward(m.box.center), m.score))
-    grounding = _chosen_subject(chosen, subjects, source, min_score, same_thing_iou)
-    grounding.selection = (f"the {position.subject!r} match furthest toward the {position.side}, of {len(plausible)} "
-                           "likely enough")
-    return grounding
+    selection = f"the {position.subject!r} match furthest toward the {position.side}, of {len(plausible)} likely enough"
+    return _chosen_subject(chosen, subjects, source, min_score, same_thing_iou, selection)
 
 
 def look_alikes(left_out: list[Match], region: Box, min_score: float, max_overlap: float = 0.5) -> dict[str, list]:

@@ -22,15 +22,16 @@ import numpy as np
 from PIL import Image
 
 from intentcrop.core.box import Box
+from intentcrop.ground.phrases import POSITION_SIDES, Position
 from intentcrop.world.scenes import Scene, WorldObject, generate_scene
 from intentcrop.world.vocabulary import NUMBERS, phrase
 
 KINDS = ("attribute", "size", "count", "group")
 RELATIONS = ("left of", "right of", "above", "below")  # image coordinates: y grows downwards
-# side -> (axis, direction, trailing wording, superlative wording)
-POSITIONS: dict[str, tuple[int, int, str, str]] = {
-    "left": (0, -1, "on the left", "leftmost"), "right": (0, 1, "on the right", "rightmost"),
-    "top": (1, -1, "at the top", "topmost"), "bottom": (1, 1, "at the bottom", "bottommost"),
+# side (ground.phrases.POSITION_SIDES) -> (trailing wording, superlative wording)
+POSITIONS: dict[str, tuple[str, str]] = {
+    "left": ("on the left", "leftmost"), "right": ("on the right", "rightmost"),
+    "top": ("at the top", "topmost"), "bottom": ("at the bottom", "bottommost"),
 }
 CORNERS = (("top", "left"), ("top", "right"), ("bottom", "left"), ("bottom", "right"))
 
@@ -123,9 +124,10 @@ def position_referrals(scene: Scene, clearance: float = 0.5) -> list[Referral]:
     out: list[Referral] = []
     for i, obj, twin in _with_one_twin(scene):
         clear = set()
-        for side, (axis, direction, trailing, superlative) in POSITIONS.items():
-            size = obj.box.width if axis == 0 else obj.box.height
-            if (obj.box.center[axis] - twin.box.center[axis]) * direction >= clearance * size:
+        for side, (trailing, superlative) in POSITIONS.items():
+            size = obj.box.width if POSITION_SIDES[side][0] == 0 else obj.box.height
+            toward = Position(obj.describe(), side).toward
+            if toward(obj.box.center) - toward(twin.box.center) >= clearance * size:
                 clear.add(side)
                 for text in (f"the {obj.describe()} {trailing}", f"the {superlative} {obj.describe()}"):
                     out.append(Referral("position", text, [i], _distractors(scene, [i])))
