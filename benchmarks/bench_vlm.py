@@ -11,7 +11,7 @@ public path (`intentcrop.models.load_model`), then times:
 * CLIP B/32 scoring of N candidates: one image encoding, pooled (one encoding + RoIAlign), exact (N crops);
   and the Spearman rank agreement of pooled with exact text similarity over the N candidates (random weights:
   a lower bound on agreement -- trained CLIP patch tokens are far more semantic than random ones);
-* a text-conditioned `intentcrop.crop` end to end (pipeline "vlm").
+* a text-conditioned `intentcrop.crop` end to end (pipeline "vlm"), with and without zoom-in refinement.
 
 Goals: pooled scoring <= 1.3x one image encoding; the text-conditioned crop <= 1.5x one grounding forward.
 Each compared pair is timed interleaved and reported as its fastest run: on a CPU shared with other jobs the
@@ -143,15 +143,28 @@ def main(argv: list[str] | None = None) -> int:
     overrides = model_overrides(dict(PIPELINE_CONFIGS["vlm"], scorers=scorers),
                                 [str(paths["owlvit-b32"]), str(paths["clip-b32"])], "cpu")
     pipeline = create_pipeline("vlm", **overrides)
+    # the same pipeline without zoom-in refinement (ground.refine), which re-runs OWL-ViT on windows around
+    # kept boxes spanning few patches: what it costs depends on how small the kept boxes are
+    unrefined = create_pipeline("vlm", **dict(overrides, grounders={
+        source: (name, dict(grounder_args, refine_windows=())) for source, (name, grounder_args)
+        in overrides["grounders"].items()}))
     intent = intentcrop.make_intent(text=args.text, ratio="16:9")
     grounder = OwlVitGrounder(model=str(paths["owlvit-b32"]), device="cpu")
 
     # Compared timings run interleaved (A B A B ...), so a change in the machine's load hits both sides.
-    t_ground, t_e2e = interleaved({
+    from intentcrop.core.box import Box
+    from intentcrop.core.context import Grounding
+
+    small = Box(0.4 * image.width, 0.4 * image.height, 0.55 * image.width, 0.6 * image.height)  # ~4 of 24 patches
+    one_small = Grounding(boxes=[small], scores=[0.9], phrases=[queries[-1]], region=small, strict=False, source="text")
+    t_ground, t_e2e, t_unrefined, t_refine = interleaved({
         "ground": lambda: grounder.detect_text(image, queries),
         "e2e": lambda: pipeline.run(args.image, intent),
+        "e2e_unrefined": lambda: unrefined.run(args.image, intent),
+        "refine": lambda: grounder.refine(image, one_small),
     }, args.repeats)
     output = t_e2e[1]
+    refined = sum(a != b for a, b in zip(output.grounding.boxes, t_unrefined[1].grounding.boxes))
 
     encoder = shared_encoder(str(paths["clip-b32"]), "cpu")
     rng = np.random.default_rng(0)
@@ -180,7 +193,11 @@ def main(argv: list[str] | None = None) -> int:
         rows.append((f"grounding forward, owlv2-b16 ({len(queries)} queries, one pass)", v2_s,
                      f"{v2_s / t_ground[0]:.2f}x"))
     rows.append((f"text-conditioned crop end to end ({len(output.candidates)} candidates, warm)", t_e2e[0],
-                 f"{t_e2e[0] / t_ground[0]:.2f}x grounding (goal <= 1.5x)"))
+                 f"{t_e2e[0] / t_ground[0]:.2f}x grounding (goal <= 1.5x); {refined} of "
+                 f"{len(output.grounding.boxes)} kept boxes refined"))
+    rows.append(("  the same without zoom-in refinement", t_unrefined[0], f"{t_unrefined[0] / t_ground[0]:.2f}x grounding"))
+    rows.append((f"zoom-in refinement of one small kept box ({len(grounder.refine_windows)} windows)", t_refine[0],
+                 f"{t_refine[0] / t_ground[0]:.2f}x grounding"))
     rows.append(("CLIP B/32: one image encoding", one, "1.00x"))
     rows.append((f"CLIP B/32: {args.candidates} candidates pooled (attention)", t_pooled[0],
                  f"{t_pooled[0] / one:.2f}x encoding (goal <= 1.3x)"))

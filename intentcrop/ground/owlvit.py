@@ -29,6 +29,7 @@ from intentcrop.errors import IntentCropError
 from intentcrop.ground.fusion import (Match, fuse_matches, fuse_position, fuse_relation, phrase_count,
                                      top_boxes_per_query)
 from intentcrop.ground.phrases import grounding_queries, parse_position, parse_relation, same_referent
+from intentcrop.ground.refine import patch_span, pick_redetection, refine_grounding, refine_windows, union_of
 from intentcrop.ground.verify import ClipVerifier
 from intentcrop.registry import GROUNDERS
 
@@ -89,7 +90,10 @@ class OwlVitGrounder:
                  same_thing_iou: float = defaults.GROUND_SAME_THING_IOU,
                  verify: bool = False, verifier_model: Any = None,
                  verify_candidates: int = defaults.GROUND_VERIFY_CANDIDATES,
-                 verify_weight: float = defaults.GROUND_VERIFY_WEIGHT) -> None:
+                 verify_weight: float = defaults.GROUND_VERIFY_WEIGHT,
+                 refine_windows: tuple[float, ...] = defaults.GROUND_REFINE_WINDOWS,
+                 refine_max_patches: float = defaults.GROUND_REFINE_MAX_PATCHES,
+                 refine_min_iou: float = defaults.GROUND_REFINE_MIN_IOU) -> None:
         self.model_spec, self.device, self.dtype = model, device, dtype
         self.max_phrases, self.per_query = max_phrases, per_query
         self.fusion_args = dict(min_score=min_score, min_relative_score=min_relative_score,
@@ -98,6 +102,12 @@ class OwlVitGrounder:
         # verify: re-score each phrase's candidates with CLIP (ground.verify); verifier_model None -> the default
         self.verifier = ClipVerifier(verifier_model, device, dtype, weight=verify_weight) if verify else None
         self.verify_candidates = int(verify_candidates)
+        # refine: kept boxes spanning fewer than refine_max_patches patches are re-detected in windows around them
+        # (ground.refine); no windows -> off
+        if any(m < 0 for m in refine_windows):
+            raise ValueError(f"refine_windows must be margins >= 0, got {tuple(refine_windows)}")
+        self.refine_windows = tuple(float(m) for m in refine_windows)
+        self.refine_max_patches, self.refine_min_iou = float(refine_max_patches), float(refine_min_iou)
         self._loaded = None
 
     @property
@@ -109,35 +119,77 @@ class OwlVitGrounder:
         return self._loaded
 
     # -- model calls ----------------------------------------------------------------------------
-    def _pixel_values(self, image: Any) -> Any:
+    def _pixel_values(self, images: list[Any]) -> Any:
         loaded = self.loaded
-        pixel_values = loaded.processor.image_processor(images=[image], return_tensors="pt")["pixel_values"]
+        pixel_values = loaded.processor.image_processor(images=list(images), return_tensors="pt")["pixel_values"]
         return pixel_values.to(loaded.device, loaded.dtype)
 
     def detect_text(self, image: Any, queries: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """Per-token normalised boxes (P, 4) cxcywh and per-token, per-query match probabilities (P, Q)."""
+        cxcywh, probs = self.detect_text_batch([image], [queries])
+        return cxcywh[0], probs[0]
+
+    def detect_text_batch(self, images: list[Any], queries: list[list[str]]) -> tuple[np.ndarray, np.ndarray]:
+        """Several images in one forward pass, image i matched against its own queries[i] (every list as long):
+        boxes (B, P, 4) and probabilities (B, P, Q)."""
         import torch
 
+        if len(queries) != len(images) or len({len(q) for q in queries}) > 1:
+            raise ValueError("detect_text_batch needs one list of queries per image, all of one length")
         loaded = self.loaded
         max_len = loaded.model.config.text_config.max_position_embeddings
-        tokens = loaded.processor.tokenizer(queries, padding="max_length", truncation=True, max_length=max_len,
-                                            return_tensors="pt")
+        tokens = loaded.processor.tokenizer([q for per_image in queries for q in per_image], padding="max_length",
+                                            truncation=True, max_length=max_len, return_tensors="pt")
         with torch.inference_mode():
             out = loaded.model(input_ids=tokens["input_ids"].to(loaded.device),
                                attention_mask=tokens["attention_mask"].to(loaded.device),
-                               pixel_values=self._pixel_values(image))
-        return out.pred_boxes[0].float().cpu().numpy(), _sigmoid(out.logits[0].float().cpu().numpy())
+                               pixel_values=self._pixel_values(images))
+        return out.pred_boxes.float().cpu().numpy(), _sigmoid(out.logits.float().cpu().numpy())
 
     def detect_image(self, image: Any, query_image: Any) -> tuple[np.ndarray, np.ndarray]:
         """Image-guided detection: (P, 4) cxcywh boxes and (P, 1) match probabilities."""
+        cxcywh, probs = self.detect_image_batch([image], query_image)
+        return cxcywh[0], probs[0]
+
+    def detect_image_batch(self, images: list[Any], query_image: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Image-guided detection of one query in several images: (B, P, 4) boxes, (B, P, 1) probabilities."""
         import torch
 
+        query = self._pixel_values([query_image])
         with torch.inference_mode():
-            out = self.loaded.model.image_guided_detection(pixel_values=self._pixel_values(image),
-                                                           query_pixel_values=self._pixel_values(query_image))
+            out = self.loaded.model.image_guided_detection(pixel_values=self._pixel_values(images),
+                                                           query_pixel_values=query.expand(len(images), -1, -1, -1))
         if out.logits is None:
             raise IntentCropError("the query image gave OWL-ViT no object to look for")
-        return out.target_pred_boxes[0].float().cpu().numpy(), _sigmoid(out.logits[0].float().cpu().numpy())
+        return out.target_pred_boxes.float().cpu().numpy(), _sigmoid(out.logits.float().cpu().numpy())
+
+    def refine(self, image: Any, grounding: Grounding, query_image: Any = None) -> Grounding:
+        """`grounding` with its small kept boxes re-detected in windows around them (see ground.refine)."""
+        if not self.refine_windows or not grounding.boxes:
+            return grounding
+        config = self.loaded.model.config.vision_config
+        grid = config.image_size // config.patch_size
+        frame = box_frame(self.loaded.processor.image_processor)
+        width, height = image.width, image.height
+
+        def refine_box(box: Box, phrase: str) -> Box:
+            if patch_span(box, width, height, grid, frame == PADDED_SQUARE) >= self.refine_max_patches:
+                return box  # the grid already resolves it
+            windows = refine_windows(box, self.refine_windows, width, height)
+            if not windows:
+                return box
+            crops = [image.crop(w.as_int_tuple()) for w in windows]
+            if query_image is not None:
+                cxcywh, probs = self.detect_image_batch(crops, query_image)
+            else:
+                cxcywh, probs = self.detect_text_batch(crops, [[phrase]] * len(crops))
+            redetections = []
+            for w, boxes, p in zip(windows, cxcywh, probs):
+                xyxy = model_boxes_to_pixels(boxes, int(w.width), int(w.height), frame) + np.array([w.x1, w.y1] * 2)
+                redetections.append(pick_redetection(xyxy, p[:, 0], box, self.refine_min_iou))
+            return union_of(redetections, box)
+
+        return refine_grounding(grounding, refine_box)
 
     # -- the stage --------------------------------------------------------------------------------
     def matches(self, cxcywh: np.ndarray, probs: np.ndarray, phrases: list[str], width: int, height: int,
@@ -174,15 +226,18 @@ class OwlVitGrounder:
             queries = list(dict.fromkeys([relation.subject, relation.anchor]))
             cxcywh, probs = self.detect_text(ctx.image, queries)
             verification = self._phrase_verification(ctx.image, queries)
-            return fuse_relation(self.matches(cxcywh, probs, queries, ctx.width, ctx.height, verification), relation,
-                                 "text", **self.fusion_args)
+            return self.refine(ctx.image, fuse_relation(
+                self.matches(cxcywh, probs, queries, ctx.width, ctx.height, verification), relation, "text",
+                **self.fusion_args))
         position = parse_position(intent.text) if intent.text else None
         if position is not None:  # "the dog on the left": find the dogs, keep the one furthest to that side
             queries = [position.subject]
             cxcywh, probs = self.detect_text(ctx.image, queries)
             verification = self._phrase_verification(ctx.image, queries)
-            return fuse_position(self.matches(cxcywh, probs, queries, ctx.width, ctx.height, verification), position,
-                                 "text", **self.fusion_args)
+            return self.refine(ctx.image, fuse_position(
+                self.matches(cxcywh, probs, queries, ctx.width, ctx.height, verification), position, "text",
+                **self.fusion_args))
+        query = None  # the query image, when that is the intent
         if intent.text:
             queries = grounding_queries(intent.text, self.max_phrases)
             cxcywh, probs = self.detect_text(ctx.image, queries)
@@ -204,5 +259,6 @@ class OwlVitGrounder:
         else:
             raise IntentCropError("OWL-ViT grounding needs a text or a query image")
         verification = (ctx.image, embed, verified) if self.verifier is not None else None
-        return fuse_matches(self.matches(cxcywh, probs, queries, ctx.width, ctx.height, verification), source,
-                            **self.fusion_args)
+        grounding = fuse_matches(self.matches(cxcywh, probs, queries, ctx.width, ctx.height, verification), source,
+                                 **self.fusion_args)
+        return self.refine(ctx.image, grounding, query_image=query)

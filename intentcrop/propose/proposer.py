@@ -1,6 +1,7 @@
 """The default proposer: grid anchors for free-form intents, exact-ratio windows for each asked ratio,
 restricted to windows that hold the grounded region when there is one (a model-grounded region grown by
-`safety_margin` first, or as it is where the grown one cannot fit an asked ratio)."""
+`safety_margin` first -- by default its grounding source's, `defaults.GROUNDED_SAFETY_MARGINS` -- or as it is
+where the grown one cannot fit an asked ratio)."""
 
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ class DefaultProposer:
         grid_min_area: float = defaults.GRID_MIN_AREA,
         ratio_scales: int = defaults.RATIO_SCALES,
         ratio_positions: int = defaults.RATIO_POSITIONS,
-        safety_margin: float = defaults.GROUNDED_SAFETY_MARGIN,
+        safety_margin: float | None = None,
     ) -> None:
         self.safety_margin = safety_margin
         self.grid_bins = grid_bins
@@ -39,6 +40,12 @@ class DefaultProposer:
         self.grid_min_area = grid_min_area
         self.ratio_scales = ratio_scales
         self.ratio_positions = ratio_positions
+
+    def margin_for(self, source: str) -> float:
+        """The safety margin for a model's box from `source`: the one given, else the source's default."""
+        if self.safety_margin is not None:
+            return self.safety_margin
+        return defaults.GROUNDED_SAFETY_MARGINS.get(source, defaults.GROUNDED_SAFETY_MARGIN)
 
     def propose(self, ctx: CropContext) -> Candidates:
         width, height, intent = ctx.width, ctx.height, ctx.intent
@@ -48,7 +55,7 @@ class DefaultProposer:
         if region is not None:
             region = region.clip(width, height)
             if not strict:
-                grown = region.expand(self.safety_margin).clip(width, height)
+                grown = region.expand(self.margin_for(ctx.grounding.source)).clip(width, height)
         ratios = intent.resolve_ratios(width, height)
         parts: list[Candidates] = []
         if ratios:

@@ -38,6 +38,22 @@ from intentcrop.registry import SCORERS
 MODES = ("auto", "exact", "pooled")
 
 
+MIN_CROP_SIDE = 8  # pixels: the least side of a crop CLIP is asked to encode
+
+
+def encodable_window(xyxy, width: int, height: int, min_side: int = MIN_CROP_SIDE) -> tuple[int, int, int, int]:
+    """The box in whole pixels, each side widened to at least min_side (or the image's side) around its centre
+    and kept inside the image."""
+    out = []
+    for lo, hi, limit in ((xyxy[0], xyxy[2], width), (xyxy[1], xyxy[3], height)):
+        lo, hi = int(round(lo)), int(round(hi))
+        side = min(max(hi - lo, min_side), limit)
+        start = min(max(int(round((lo + hi - side) / 2)), 0), limit - side)
+        out.append((start, start + side))
+    (x1, x2), (y1, y2) = out
+    return x1, y1, x2, y2
+
+
 class ClipEncoder:
     """Image / text / crop embeddings (unit norm, numpy float32) from one loaded CLIP or SigLIP model."""
 
@@ -128,8 +144,10 @@ class ClipEncoder:
         return np.concatenate(rows) if rows else np.zeros((0, self.embed_dim), np.float32)
 
     def encode_crops_exact(self, image: Image.Image, xyxy: np.ndarray) -> np.ndarray:
-        """Cut every box out and encode it (the reference embedding of a crop)."""
-        crops = [image.crop(tuple(int(round(v)) for v in box)) for box in np.asarray(xyxy).reshape(-1, 4)]
+        """Cut every box out and encode it (the reference embedding of a crop). A box thinner than MIN_CROP_SIDE
+        pixels (a model's degenerate guess) is widened to it around its centre: the processor cannot resize a
+        zero-pixel side."""
+        crops = [image.crop(encodable_window(box, image.width, image.height)) for box in np.asarray(xyxy).reshape(-1, 4)]
         return self.encode_images(crops)
 
     # -- pooled ---------------------------------------------------------------------------------

@@ -111,7 +111,7 @@ def test_query_image_grounding_on_tiny_models(tiny_models, kind):
 
 def test_grounder_uses_model_outputs_in_the_image_frame(tiny_models, monkeypatch):
     """Synthetic logits/boxes: the best token's box, mapped to pixels, is the region; weak tokens are ignored."""
-    grounder = OwlVitGrounder(model=str(tiny_models["owlv2"]))
+    grounder = OwlVitGrounder(model=str(tiny_models["owlv2"]), refine_windows=())
     ctx = _ctx(text="dog", size=(200, 100))
     target = Box(20, 10, 80, 90)
     boxes = np.tile([0.5, 0.5, 0.1, 0.1], (16, 1))
@@ -127,7 +127,7 @@ def test_grounder_uses_model_outputs_in_the_image_frame(tiny_models, monkeypatch
 def test_a_relation_text_queries_subject_and_anchor_and_keeps_the_subject_it_points_at(tiny_models, monkeypatch):
     """'the dog left of the car': the grounder asks for 'dog' and 'car' only, and keeps the dog left of the car
     even though the other dog scores higher."""
-    grounder = OwlVitGrounder(model=str(tiny_models["owlv2"]))
+    grounder = OwlVitGrounder(model=str(tiny_models["owlv2"]), refine_windows=())
     ctx = _ctx(text="the dog left of the car", size=(200, 100))
     left_dog, right_dog, car = Box(5, 40, 35, 70), Box(160, 40, 190, 70), Box(90, 30, 130, 80)
     boxes = np.tile([0.5, 0.5, 0.01, 0.01], (16, 1))
@@ -150,7 +150,7 @@ def test_a_relation_text_queries_subject_and_anchor_and_keeps_the_subject_it_poi
 
 def test_a_position_text_queries_the_subject_and_keeps_the_one_on_that_side(tiny_models, monkeypatch):
     """'the dog on the left': the grounder asks for 'dog' only and keeps the left dog though the other scores higher."""
-    grounder = OwlVitGrounder(model=str(tiny_models["owlv2"]))
+    grounder = OwlVitGrounder(model=str(tiny_models["owlv2"]), refine_windows=())
     ctx = _ctx(text="the dog on the left", size=(200, 100))
     left_dog, right_dog = Box(5, 40, 35, 70), Box(160, 40, 190, 70)
     boxes = np.tile([0.5, 0.5, 0.01, 0.01], (16, 1))
@@ -186,3 +186,102 @@ def test_a_phrase_that_is_the_whole_text_is_read_as_the_same_query():
     # nothing to fold: unchanged
     same_q, same_p = merge_same_referent(["the red circle and the boat", "red circle", "boat"], probs)
     assert same_q == ["the red circle and the boat", "red circle", "boat"] and same_p is probs
+
+
+# -- zoom-in refinement (ground.refine) -----------------------------------------------------------------------
+
+
+def _window_outputs(windows, found, width_frame=PADDED_SQUARE, probability=0.8):
+    """Synthetic detect_text_batch outputs: in window i, one likely token outlining found[i] (pixels)."""
+    boxes = np.tile([0.5, 0.5, 0.01, 0.01], (len(windows), 16, 1))
+    probs = np.full((len(windows), 16, 1), 0.001)
+    for i, (w, box) in enumerate(zip(windows, found)):
+        local = box.translate(-w.x1, -w.y1)
+        boxes[i, 4] = _to_model_frame(local, int(w.width), int(w.height), width_frame)
+        probs[i, 4] = probability
+    return boxes, probs
+
+
+def test_a_small_kept_box_is_looked_at_again_in_windows_around_it(tiny_models, monkeypatch):
+    """The best box is re-detected in each window (the box grown by 25 % and 50 %), each with the text's phrase,
+    and the union of the re-detections becomes the kept box and the region."""
+    from intentcrop.ground.refine import refine_windows
+
+    grounder = OwlVitGrounder(model=str(tiny_models["owlv2"]), refine_windows=(0.25, 0.5), refine_max_patches=100)
+    ctx = _ctx(text="dog", size=(200, 100))
+    coarse = Box(20, 10, 80, 90)
+    boxes = np.tile([0.5, 0.5, 0.01, 0.01], (16, 1))
+    boxes[5] = _to_model_frame(coarse, 200, 100, PADDED_SQUARE)
+    probs = np.full((16, 1), 0.001)
+    probs[5] = 0.9
+    monkeypatch.setattr(grounder, "detect_text", lambda image, queries: (boxes, probs))
+    windows = refine_windows(coarse, (0.25, 0.5), 200, 100)
+    found = [Box(24, 12, 78, 92), Box(22, 14, 80, 90)]
+    asked = []
+
+    def detect_text_batch(images, queries):
+        asked.append(([im.size for im in images], queries))
+        return _window_outputs(windows, found)
+
+    monkeypatch.setattr(grounder, "detect_text_batch", detect_text_batch)
+    grounding = grounder.ground(ctx)
+    assert asked == [([(int(w.width), int(w.height)) for w in windows], [["dog"], ["dog"]])]
+    np.testing.assert_allclose(grounding.boxes[0].to_list(), [22, 12, 80, 92], atol=1e-6)
+    assert grounding.region == grounding.boxes[0] and grounding.scores[0] == pytest.approx(0.9)
+
+
+@pytest.mark.parametrize("settings", [dict(refine_max_patches=0.5), dict(refine_windows=())])
+def test_big_boxes_and_refinement_off_leave_the_box_alone(tiny_models, monkeypatch, settings):
+    grounder = OwlVitGrounder(model=str(tiny_models["owlv2"]), **settings)
+    ctx = _ctx(text="dog", size=(200, 100))
+    target = Box(20, 10, 80, 90)
+    boxes = np.tile([0.5, 0.5, 0.01, 0.01], (16, 1))
+    boxes[5] = _to_model_frame(target, 200, 100, PADDED_SQUARE)
+    probs = np.full((16, 1), 0.001)
+    probs[5] = 0.9
+    monkeypatch.setattr(grounder, "detect_text", lambda image, queries: (boxes, probs))
+    monkeypatch.setattr(grounder, "detect_text_batch", lambda *a: pytest.fail("no window should be looked at"))
+    np.testing.assert_allclose(grounder.ground(ctx).region.to_list(), target.to_list(), atol=1e-6)
+
+
+def test_a_query_image_box_is_looked_at_again_with_the_query_image(tiny_models, monkeypatch):
+    grounder = OwlVitGrounder(model=str(tiny_models["owlv2"]), refine_windows=(0.5,), refine_max_patches=100)
+    query = Image.new("RGB", (40, 40), (200, 30, 30))
+    ctx = _ctx(query_image=query, size=(200, 100))
+    coarse = Box(20, 10, 80, 90)
+    boxes = np.tile([0.5, 0.5, 0.01, 0.01], (16, 1))
+    boxes[5] = _to_model_frame(coarse, 200, 100, PADDED_SQUARE)
+    probs = np.full((16, 1), 0.001)
+    probs[5] = 0.9
+    monkeypatch.setattr(grounder, "detect_image", lambda image, q: (boxes, probs))
+    seen = []
+
+    def detect_image_batch(images, q):
+        seen.append(q)
+        from intentcrop.ground.refine import refine_windows
+        return _window_outputs(refine_windows(coarse, (0.5,), 200, 100), [Box(25, 15, 75, 85)])
+
+    monkeypatch.setattr(grounder, "detect_image_batch", detect_image_batch)
+    grounding = grounder.ground(ctx)
+    assert len(seen) == 1 and seen[0].size == (40, 40)
+    np.testing.assert_allclose(grounding.region.to_list(), [25, 15, 75, 85], atol=1e-6)
+
+
+@pytest.mark.parametrize("kind", ["owlvit", "owlv2"])
+def test_batched_detection_matches_one_image_at_a_time(tiny_models, kind):
+    grounder = OwlVitGrounder(model=str(tiny_models[kind]))
+    a, b = _ctx(size=(160, 120)).image, _ctx(size=(90, 120)).image.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+    boxes, probs = grounder.detect_text_batch([a, b], [["dog"], ["red car"]])
+    assert boxes.shape[0] == 2 and probs.shape[::2] == (2, 1)
+    for i, (image, query) in enumerate(((a, "dog"), (b, "red car"))):
+        one_boxes, one_probs = grounder.detect_text(image, [query])
+        np.testing.assert_allclose(boxes[i], one_boxes, atol=1e-4)
+        np.testing.assert_allclose(probs[i], one_probs, atol=1e-4)
+    with pytest.raises(ValueError, match="one list of queries per image"):
+        grounder.detect_text_batch([a, b], [["dog"]])
+    query = Image.new("RGB", (40, 40), (200, 30, 30))
+    boxes, probs = grounder.detect_image_batch([a, b], query)
+    for i, image in enumerate((a, b)):
+        one_boxes, one_probs = grounder.detect_image(image, query)
+        np.testing.assert_allclose(boxes[i], one_boxes, atol=1e-4)
+        np.testing.assert_allclose(probs[i], one_probs, atol=1e-4)

@@ -14,7 +14,7 @@ from intentcrop.core.context import CropContext  # noqa: E402
 from intentcrop.core.intent import Intent  # noqa: E402
 from intentcrop.errors import IntentCropError  # noqa: E402
 from intentcrop.score.clip import (ClipEncoder, ClipTextScorer, box_coverage, crop_embeddings,  # noqa: E402
-                                   roi_align_tokens, shared_encoder)
+                                   encodable_window, roi_align_tokens, shared_encoder)
 
 
 def _scene(width=200, height=120) -> Image.Image:
@@ -138,3 +138,20 @@ def test_clip_text_with_query_image(tiny_models):
     ctx = CropContext(image=_scene(), intent=Intent(query_image=query))
     terms = ClipTextScorer(model=str(tiny_models["clip"]), mode="exact").score(ctx, Candidates.from_xyxy(_boxes(5)))
     assert terms["total"].shape == (5,) and np.ptp(terms["total"]) > 0
+
+
+@pytest.mark.parametrize("box, expected", [
+    ((10, 20, 60, 80), (10, 20, 60, 80)),        # big enough: as it is, in whole pixels
+    ((30, 40, 30, 40), (26, 36, 34, 44)),        # a zero-size box: 8 px around its centre
+    ((0, 0, 2, 100), (0, 0, 8, 100)),            # at the image's edge: widened inward
+    ((199, 10, 200, 12), (192, 7, 200, 15)),
+    ((0, 0, 4, 4), (0, 0, 5, 5)),                # an image smaller than 8 px: its whole side
+])
+def test_degenerate_boxes_are_widened_to_an_encodable_window(box, expected):
+    width, height = (5, 5) if expected == (0, 0, 5, 5) else (200, 120)
+    assert encodable_window(box, width, height) == expected
+
+
+def test_a_zero_size_box_can_be_encoded(encoder):
+    embeddings = encoder.encode_crops_exact(_scene(), np.array([[50, 50, 50, 50], [10, 10, 60, 60]], float))
+    assert embeddings.shape[0] == 2 and np.isfinite(embeddings).all()

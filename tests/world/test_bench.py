@@ -186,3 +186,30 @@ def test_ratio_can_hold_targets_matches_the_geometry(case, ratio):
     t, s = case.target_box, case.scene
     feasible = max(t.width, t.height * ratio) <= min(s.width, s.height * ratio) + 1e-6
     assert ratio_can_hold_targets(case, ratio) is feasible
+
+
+@needs_models
+def test_zoom_in_refinement_sharpens_the_world_models_boxes():
+    """On the fixed attribute scenes, the OWL-ViT's best box for the text, re-detected in windows around it
+    (ground.refine), overlaps the object it outlines better and, grown by 10 %, holds it whole more often
+    (measured: IoU 0.70 -> 0.76, held 5 -> 9 of 12)."""
+    import numpy as np
+
+    from intentcrop.core.context import Grounding
+    from intentcrop.ground.owlvit import OwlVitGrounder, box_frame, model_boxes_to_pixels
+
+    grounder = OwlVitGrounder(model=str(DEFAULT_MODELS[0]), device="cpu")
+    frame = box_frame(grounder.loaded.processor.image_processor)
+    before, after = [], []
+    for case in SUBJECT_CASES:
+        scene, text = case.scene, case.referral.text
+        cxcywh, probs = grounder.detect_text(scene.image, [text])
+        box = Box.from_xyxy(model_boxes_to_pixels(cxcywh, scene.width, scene.height, frame)[int(np.argmax(probs))])
+        truth = max(scene.objects, key=lambda o: box.iou(o.box)).box
+        single = Grounding(boxes=[box], scores=[1.0], phrases=[text], region=box, strict=False, source="text")
+        refined = grounder.refine(scene.image, single).boxes[0]
+        before.append((box.iou(truth), box.expand(0.1).contains(truth, tolerance=0.5)))
+        after.append((refined.iou(truth), refined.expand(0.1).contains(truth, tolerance=0.5)))
+    (iou_before, held_before), (iou_after, held_after) = np.mean(before, axis=0), np.mean(after, axis=0)
+    assert iou_after > iou_before + 0.03
+    assert held_after >= held_before + 0.25
