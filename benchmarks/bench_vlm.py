@@ -195,7 +195,8 @@ def main(argv: list[str] | None = None) -> int:
     rows.append((f"text-conditioned crop end to end ({len(output.candidates)} candidates, warm)", t_e2e[0],
                  f"{t_e2e[0] / t_ground[0]:.2f}x grounding (goal <= 1.5x); {refined} of "
                  f"{len(output.grounding.boxes)} kept boxes refined"))
-    rows.append(("  the same without zoom-in refinement", t_unrefined[0], f"{t_unrefined[0] / t_ground[0]:.2f}x grounding"))
+    rows.append(("  the same without zoom-in refinement", t_unrefined[0],
+                 f"{t_unrefined[0] / t_ground[0]:.2f}x grounding"))
     rows.append((f"zoom-in refinement of one small kept box ({len(grounder.refine_windows)} windows)", t_refine[0],
                  f"{t_refine[0] / t_ground[0]:.2f}x grounding"))
     rows.append(("CLIP B/32: one image encoding", one, "1.00x"))

@@ -147,7 +147,8 @@ class ClipEncoder:
         """Cut every box out and encode it (the reference embedding of a crop). A box thinner than MIN_CROP_SIDE
         pixels (a model's degenerate guess) is widened to it around its centre: the processor cannot resize a
         zero-pixel side."""
-        crops = [image.crop(encodable_window(box, image.width, image.height)) for box in np.asarray(xyxy).reshape(-1, 4)]
+        boxes = np.asarray(xyxy).reshape(-1, 4)
+        crops = [image.crop(encodable_window(box, image.width, image.height)) for box in boxes]
         return self.encode_images(crops)
 
     # -- pooled ---------------------------------------------------------------------------------
