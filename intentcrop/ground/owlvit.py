@@ -220,24 +220,35 @@ class OwlVitGrounder:
         return image, lambda: self.verifier.text_queries(queries), [phrase_count(q) == 1 for q in queries]
 
     def ground(self, ctx: CropContext) -> Grounding:
+        """The fused matches (`fuse`), their small kept boxes then looked at again closer (`refine`)."""
+        grounding = self.fuse(ctx)
+        query = self._query_image(ctx) if grounding.source == "query_image" else None
+        return self.refine(ctx.image, grounding, query_image=query)
+
+    @staticmethod
+    def _query_image(ctx: CropContext) -> Any:
+        from intentcrop.io.image import load_image
+
+        return ctx.cached("query_image", lambda: load_image(ctx.intent.query_image))
+
+    def fuse(self, ctx: CropContext) -> Grounding:
+        """The grounding from one detection pass: matches for the text's phrases (a relation's subject and anchor, a
+        side's subject) or the query image, fused into the region to keep."""
         intent = ctx.intent
         relation = parse_relation(intent.text) if intent.text else None
         if relation is not None:  # "the red circle left of the blue square": find both, keep the subject
             queries = list(dict.fromkeys([relation.subject, relation.anchor]))
             cxcywh, probs = self.detect_text(ctx.image, queries)
             verification = self._phrase_verification(ctx.image, queries)
-            return self.refine(ctx.image, fuse_relation(
-                self.matches(cxcywh, probs, queries, ctx.width, ctx.height, verification), relation, "text",
-                **self.fusion_args))
+            return fuse_relation(self.matches(cxcywh, probs, queries, ctx.width, ctx.height, verification), relation,
+                                 "text", **self.fusion_args)
         position = parse_position(intent.text) if intent.text else None
         if position is not None:  # "the dog on the left": find the dogs, keep the one furthest to that side
             queries = [position.subject]
             cxcywh, probs = self.detect_text(ctx.image, queries)
             verification = self._phrase_verification(ctx.image, queries)
-            return self.refine(ctx.image, fuse_position(
-                self.matches(cxcywh, probs, queries, ctx.width, ctx.height, verification), position, "text",
-                **self.fusion_args))
-        query = None  # the query image, when that is the intent
+            return fuse_position(self.matches(cxcywh, probs, queries, ctx.width, ctx.height, verification), position,
+                                 "text", **self.fusion_args)
         if intent.text:
             queries = grounding_queries(intent.text, self.max_phrases)
             cxcywh, probs = self.detect_text(ctx.image, queries)
@@ -249,9 +260,7 @@ class OwlVitGrounder:
             verified += [phrase_count(q) == 1 for q in queries[1:]]
             embed = lambda: self.verifier.text_queries(queries)  # noqa: E731 -- only called when verifying
         elif intent.query_image is not None:
-            from intentcrop.io.image import load_image
-
-            query = ctx.cached("query_image", lambda: load_image(intent.query_image))
+            query = self._query_image(ctx)
             cxcywh, probs = self.detect_image(ctx.image, query)
             queries, source = ["query image"], "query_image"
             verified = [True]
@@ -259,6 +268,5 @@ class OwlVitGrounder:
         else:
             raise IntentCropError("OWL-ViT grounding needs a text or a query image")
         verification = (ctx.image, embed, verified) if self.verifier is not None else None
-        grounding = fuse_matches(self.matches(cxcywh, probs, queries, ctx.width, ctx.height, verification), source,
-                                 **self.fusion_args)
-        return self.refine(ctx.image, grounding, query_image=query)
+        return fuse_matches(self.matches(cxcywh, probs, queries, ctx.width, ctx.height, verification), source,
+                            **self.fusion_args)

@@ -66,8 +66,6 @@ def refine_grounding(grounding: Grounding, refine_box: Callable[[Box, str], Box]
     """`grounding` with every kept box (and every alternative reading's) replaced by refine_box(box, phrase) and
     the region the union of the new boxes. Look-alikes keep their boxes: they only need to be left out roughly.
     Each distinct (box, phrase) is refined once (a tie's readings share the boxes of the whole)."""
-    if not grounding.boxes:
-        return grounding
     done: dict[tuple, Box] = {}
 
     def refined(box: Box, phrase: str) -> Box:

@@ -13,6 +13,7 @@ from intentcrop.core.context import CropContext
 from intentcrop.core.intent import Intent
 from intentcrop.ground.owlvit import (PADDED_SQUARE, STRETCHED, OwlVitGrounder, box_frame, merge_same_referent,
                                      model_boxes_to_pixels)
+from intentcrop.ground.refine import refine_windows
 from intentcrop.io.image import load_image
 
 
@@ -191,29 +192,30 @@ def test_a_phrase_that_is_the_whole_text_is_read_as_the_same_query():
 # -- zoom-in refinement (ground.refine) -----------------------------------------------------------------------
 
 
-def _window_outputs(windows, found, width_frame=PADDED_SQUARE, probability=0.8):
-    """Synthetic detect_text_batch outputs: in window i, one likely token outlining found[i] (pixels)."""
-    boxes = np.tile([0.5, 0.5, 0.01, 0.01], (len(windows), 16, 1))
-    probs = np.full((len(windows), 16, 1), 0.001)
-    for i, (w, box) in enumerate(zip(windows, found)):
-        local = box.translate(-w.x1, -w.y1)
-        boxes[i, 4] = _to_model_frame(local, int(w.width), int(w.height), width_frame)
-        probs[i, 4] = probability
+def _one_likely_token(box, width, height, probability=0.9):
+    """Synthetic OWLv2 outputs for a width x height image: 16 tokens, token 5 outlining `box` (pixels) with
+    `probability`, the others unlikely specks."""
+    boxes = np.tile([0.5, 0.5, 0.01, 0.01], (16, 1))
+    boxes[5] = _to_model_frame(box, width, height, PADDED_SQUARE)
+    probs = np.full((16, 1), 0.001)
+    probs[5] = probability
     return boxes, probs
+
+
+def _window_outputs(windows, found, probability=0.8):
+    """Synthetic detect_*_batch outputs: in window i, one likely token outlining found[i] (pixels)."""
+    outputs = [_one_likely_token(box.translate(-w.x1, -w.y1), int(w.width), int(w.height), probability)
+               for w, box in zip(windows, found)]
+    return np.stack([b for b, _ in outputs]), np.stack([p for _, p in outputs])
 
 
 def test_a_small_kept_box_is_looked_at_again_in_windows_around_it(tiny_models, monkeypatch):
     """The best box is re-detected in each window (the box grown by 25 % and 50 %), each with the text's phrase,
     and the union of the re-detections becomes the kept box and the region."""
-    from intentcrop.ground.refine import refine_windows
-
     grounder = OwlVitGrounder(model=str(tiny_models["owlv2"]), refine_windows=(0.25, 0.5), refine_max_patches=100)
     ctx = _ctx(text="dog", size=(200, 100))
     coarse = Box(20, 10, 80, 90)
-    boxes = np.tile([0.5, 0.5, 0.01, 0.01], (16, 1))
-    boxes[5] = _to_model_frame(coarse, 200, 100, PADDED_SQUARE)
-    probs = np.full((16, 1), 0.001)
-    probs[5] = 0.9
+    boxes, probs = _one_likely_token(coarse, 200, 100)
     monkeypatch.setattr(grounder, "detect_text", lambda image, queries: (boxes, probs))
     windows = refine_windows(coarse, (0.25, 0.5), 200, 100)
     found = [Box(24, 12, 78, 92), Box(22, 14, 80, 90)]
@@ -235,10 +237,7 @@ def test_big_boxes_and_refinement_off_leave_the_box_alone(tiny_models, monkeypat
     grounder = OwlVitGrounder(model=str(tiny_models["owlv2"]), **settings)
     ctx = _ctx(text="dog", size=(200, 100))
     target = Box(20, 10, 80, 90)
-    boxes = np.tile([0.5, 0.5, 0.01, 0.01], (16, 1))
-    boxes[5] = _to_model_frame(target, 200, 100, PADDED_SQUARE)
-    probs = np.full((16, 1), 0.001)
-    probs[5] = 0.9
+    boxes, probs = _one_likely_token(target, 200, 100)
     monkeypatch.setattr(grounder, "detect_text", lambda image, queries: (boxes, probs))
     monkeypatch.setattr(grounder, "detect_text_batch", lambda *a: pytest.fail("no window should be looked at"))
     np.testing.assert_allclose(grounder.ground(ctx).region.to_list(), target.to_list(), atol=1e-6)
@@ -249,16 +248,12 @@ def test_a_query_image_box_is_looked_at_again_with_the_query_image(tiny_models, 
     query = Image.new("RGB", (40, 40), (200, 30, 30))
     ctx = _ctx(query_image=query, size=(200, 100))
     coarse = Box(20, 10, 80, 90)
-    boxes = np.tile([0.5, 0.5, 0.01, 0.01], (16, 1))
-    boxes[5] = _to_model_frame(coarse, 200, 100, PADDED_SQUARE)
-    probs = np.full((16, 1), 0.001)
-    probs[5] = 0.9
+    boxes, probs = _one_likely_token(coarse, 200, 100)
     monkeypatch.setattr(grounder, "detect_image", lambda image, q: (boxes, probs))
     seen = []
 
     def detect_image_batch(images, q):
         seen.append(q)
-        from intentcrop.ground.refine import refine_windows
         return _window_outputs(refine_windows(coarse, (0.5,), 200, 100), [Box(25, 15, 75, 85)])
 
     monkeypatch.setattr(grounder, "detect_image_batch", detect_image_batch)

@@ -64,6 +64,14 @@ def test_query_crop_and_subject_mask_hold_the_target():
     assert tight_box(scene, case.targets) == box
 
 
+def _target_and_twin(scene, referral, subject):
+    """The referral's one target and the one other object that `subject` also names."""
+    (target,) = referral.targets
+    twins = _matches(scene, "the " + subject)
+    assert len(twins) == 2 and target in twins, referral.text
+    return target, twins[0] if twins[1] == target else twins[1]
+
+
 @pytest.mark.parametrize("seed", range(30))
 def test_relation_texts_pick_the_target_and_rule_out_its_twin(seed):
     from intentcrop.ground.fusion import relation_holds
@@ -73,11 +81,9 @@ def test_relation_texts_pick_the_target_and_rule_out_its_twin(seed):
     for r in relation_referrals(scene):
         relation = parse_relation(r.text)
         assert relation is not None, r.text
-        (target,) = r.targets
-        twins = _matches(scene, "the " + relation.subject)
+        target, twin = _target_and_twin(scene, r, relation.subject)
         anchors = _matches(scene, "the " + relation.anchor)
-        assert len(twins) == 2 and target in twins and len(anchors) == 1, r.text
-        twin = twins[0] if twins[1] == target else twins[1]
+        assert len(anchors) == 1, r.text
         anchor = scene.objects[anchors[0]].box
         assert relation_holds(relation.relation, scene.objects[target].box, anchor), r.text
         assert not relation_holds(relation.relation, scene.objects[twin].box, anchor), r.text
@@ -99,10 +105,7 @@ def test_position_texts_pick_the_twin_furthest_to_their_side(seed):
     for r in position_referrals(scene):
         position = parse_position(r.text)
         assert position is not None, r.text
-        (target,) = r.targets
-        twins = _matches(scene, "the " + position.subject)
-        assert len(twins) == 2 and target in twins, r.text
-        twin = twins[0] if twins[1] == target else twins[1]
+        target, twin = _target_and_twin(scene, r, position.subject)
         for side in position.sides:  # a corner: further to both of its sides
             along = [Position(position.subject, side).toward(scene.objects[i].box.center) for i in (target, twin)]
             assert along[0] > along[1], r.text
