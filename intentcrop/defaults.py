@@ -86,6 +86,16 @@ GROUND_REFINE_MAX_PATCHES = 6.0  # ... only boxes whose longer side spans fewer 
 #   of the image for OWL-ViT B/32 (24 patches), under a tenth for OWLv2 B/16 (60). Each window costs a forward pass.
 GROUND_REFINE_MIN_IOU = 0.3  # ... a window's re-detection must overlap the box by this IoU: the same object, not a
 #   neighbour that also fits the query (the same threshold as GROUND_SAME_THING_IOU).
+GROUND_REFINE_BATCH = 8  # ... windows per forward pass (a batch of OWLv2's 960 px inputs takes ~0.5 GB each).
+GROUND_RECHECK_MIN_RELATIVE = 0.7  # closer look between contenders (ground.refine.recheck_contenders): for a text
+#   naming one thing or a query image, the things scoring at least this share of the best are each looked at again
+#   in the refinement windows, and the closer look's probabilities replace the first look's scores. Measured on the
+#   world's attribute texts (seeds 1, 2 tuning, 3 held out; target kept / target alone / a tie kept, of the cases):
+#   first look 0.924 / 0.874 / 0.076, 0.981 / 0.922 / 0.058, 0.892 / 0.856 / 0.072.
+GROUND_RECHECK_TIE_SCORE = 0.9  # ... contenders within this share of the best up close stay a tie (up close every
+#   contender is likely, so probabilities are closer together than at the first look's GROUND_TIE_SCORE). With 0.7
+#   and 0.9: 0.933 / 0.882 / 0.076, 0.990 / 0.961 / 0.029, 0.892 / 0.883 / 0.009. End to end (README, issue 5)
+#   it raised exclusion on 7 of 8 seed/ratio runs at about the same all-in.
 CLIP_BATCH_SIZE = 16  # crops per forward pass in exact mode: larger gives no speed-up on a CPU.
 CLIP_EXACT_MAX_CANDIDATES = 8  # mode="auto": exact encoding up to this many crops, pooled (one pass) above.
 CLIP_ROI_SAMPLES = 4  # RoIAlign samples per side when pooling patch tokens over a crop (Mask R-CNN uses 2 per bin).

@@ -28,8 +28,9 @@ from intentcrop.core.context import CropContext, Grounding
 from intentcrop.errors import IntentCropError
 from intentcrop.ground.fusion import (Match, fuse_matches, fuse_position, fuse_relation, phrase_count,
                                      top_boxes_per_query)
-from intentcrop.ground.phrases import grounding_queries, parse_position, parse_relation, same_referent
-from intentcrop.ground.refine import patch_span, pick_redetection, refine_grounding, refine_windows, union_of
+from intentcrop.ground.phrases import grounding_queries, names_size, parse_position, parse_relation, same_referent
+from intentcrop.ground.refine import (CloserLook, closer_look, patch_span, pick_redetection, recheck_contenders,
+                                     refine_grounding, refine_windows)
 from intentcrop.ground.verify import ClipVerifier
 from intentcrop.registry import GROUNDERS
 
@@ -93,7 +94,9 @@ class OwlVitGrounder:
                  verify_weight: float = defaults.GROUND_VERIFY_WEIGHT,
                  refine_windows: tuple[float, ...] = defaults.GROUND_REFINE_WINDOWS,
                  refine_max_patches: float = defaults.GROUND_REFINE_MAX_PATCHES,
-                 refine_min_iou: float = defaults.GROUND_REFINE_MIN_IOU) -> None:
+                 refine_min_iou: float = defaults.GROUND_REFINE_MIN_IOU, recheck: bool = True,
+                 recheck_min_relative: float = defaults.GROUND_RECHECK_MIN_RELATIVE,
+                 recheck_tie_score: float = defaults.GROUND_RECHECK_TIE_SCORE) -> None:
         self.model_spec, self.device, self.dtype = model, device, dtype
         self.max_phrases, self.per_query = max_phrases, per_query
         self.fusion_args = dict(min_score=min_score, min_relative_score=min_relative_score,
@@ -108,6 +111,10 @@ class OwlVitGrounder:
             raise ValueError(f"refine_windows must be margins >= 0, got {tuple(refine_windows)}")
         self.refine_windows = tuple(float(m) for m in refine_windows)
         self.refine_max_patches, self.refine_min_iou = float(refine_max_patches), float(refine_min_iou)
+        # recheck: when several things contend for a text naming one thing (or a query image), the closer look in
+        # the same windows decides between them (ground.refine.recheck_contenders); needs refine_windows
+        self.recheck = bool(recheck) and bool(self.refine_windows)
+        self.recheck_min_relative, self.recheck_tie_score = float(recheck_min_relative), float(recheck_tie_score)
         self._loaded = None
 
     @property
@@ -163,31 +170,59 @@ class OwlVitGrounder:
             raise IntentCropError("the query image gave OWL-ViT no object to look for")
         return out.target_pred_boxes.float().cpu().numpy(), _sigmoid(out.logits.float().cpu().numpy())
 
-    def refine(self, image: Any, grounding: Grounding, query_image: Any = None) -> Grounding:
-        """`grounding` with its small kept boxes re-detected in windows around them (see ground.refine)."""
-        if not self.refine_windows or not grounding.boxes:
-            return grounding
+    def look_closer(self, image: Any, items: list[tuple[Box, str]], query_image: Any = None,
+                    seen: dict | None = None) -> list[CloserLook | None]:
+        """A closer look at each (box, phrase): the box re-detected in windows around it (see ground.refine), all
+        windows of all boxes batched; None for a box the model's grid already resolves. With a query image the
+        phrase is ignored. `seen` caches the looks of one image and query, so a box is looked at once."""
+        seen = {} if seen is None else seen
         config = self.loaded.model.config.vision_config
         grid = config.image_size // config.patch_size
         frame = box_frame(self.loaded.processor.image_processor)
         width, height = image.width, image.height
 
-        def refine_box(box: Box, phrase: str) -> Box:
-            if patch_span(box, width, height, grid, frame == PADDED_SQUARE) >= self.refine_max_patches:
-                return box  # the grid already resolves it
+        def key(box: Box, phrase: str) -> tuple:
+            return tuple(round(v, 3) for v in box.to_list()), phrase
+
+        todo: dict[tuple, tuple[Box, str, list[Box]]] = {}
+        for box, phrase in items:
+            k = key(box, phrase)
+            if k in seen or k in todo:
+                continue
             windows = refine_windows(box, self.refine_windows, width, height)
-            if not windows:
-                return box
-            crops = [image.crop(w.as_int_tuple()) for w in windows]
+            if patch_span(box, width, height, grid, frame == PADDED_SQUARE) >= self.refine_max_patches or not windows:
+                seen[k] = None  # the grid already resolves it (or it is too small to cut out)
+            else:
+                todo[k] = (box, phrase, windows)
+        jobs = [(k, w) for k, (_, _, windows) in todo.items() for w in windows]
+        found: dict[tuple, list] = {k: [] for k in todo}
+        for start in range(0, len(jobs), defaults.GROUND_REFINE_BATCH):
+            chunk = jobs[start:start + defaults.GROUND_REFINE_BATCH]
+            crops = [image.crop(w.as_int_tuple()) for _, w in chunk]
             if query_image is not None:
                 cxcywh, probs = self.detect_image_batch(crops, query_image)
             else:
-                cxcywh, probs = self.detect_text_batch(crops, [[phrase]] * len(crops))
-            redetections = []
-            for w, boxes, p in zip(windows, cxcywh, probs):
+                cxcywh, probs = self.detect_text_batch(crops, [[todo[k][1]] for k, _ in chunk])
+            for (k, w), boxes, p in zip(chunk, cxcywh, probs):
                 xyxy = model_boxes_to_pixels(boxes, int(w.width), int(w.height), frame) + np.array([w.x1, w.y1] * 2)
-                redetections.append(pick_redetection(xyxy, p[:, 0], box, self.refine_min_iou))
-            return union_of(redetections, box)
+                found[k].append(pick_redetection(xyxy, p[:, 0], todo[k][0], self.refine_min_iou))
+        for k, (box, _, _) in todo.items():
+            seen[k] = closer_look(found[k], box)
+        return [seen[key(box, phrase)] for box, phrase in items]
+
+    def refine(self, image: Any, grounding: Grounding, query_image: Any = None, seen: dict | None = None) -> Grounding:
+        """`grounding` with its small kept boxes replaced by their closer look's (see ground.refine). `seen`: the
+        looks already taken at this image with this query (`look_closer`)."""
+        if not self.refine_windows or not grounding.boxes:
+            return grounding
+        items = list(zip(grounding.boxes, grounding.phrases))
+        items += [item for a in grounding.alternatives for item in zip(a.boxes, a.phrases)]
+        seen = {} if seen is None else seen
+        self.look_closer(image, items, query_image, seen)  # every box in one batch
+
+        def refine_box(box: Box, phrase: str) -> Box:
+            found = self.look_closer(image, [(box, phrase)], query_image, seen)[0]
+            return box if found is None else found.box
 
         return refine_grounding(grounding, refine_box)
 
@@ -220,10 +255,12 @@ class OwlVitGrounder:
         return image, lambda: self.verifier.text_queries(queries), [phrase_count(q) == 1 for q in queries]
 
     def ground(self, ctx: CropContext) -> Grounding:
-        """The fused matches (`fuse`), their small kept boxes then looked at again closer (`refine`)."""
-        grounding = self.fuse(ctx)
+        """The fused matches (`fuse`), their small kept boxes then looked at again closer (`refine`; the looks
+        `fuse` took to decide between contenders are reused)."""
+        seen: dict = {}
+        grounding = self.fuse(ctx, seen)
         query = self._query_image(ctx) if grounding.source == "query_image" else None
-        return self.refine(ctx.image, grounding, query_image=query)
+        return self.refine(ctx.image, grounding, query_image=query, seen=seen)
 
     @staticmethod
     def _query_image(ctx: CropContext) -> Any:
@@ -231,9 +268,10 @@ class OwlVitGrounder:
 
         return ctx.cached("query_image", lambda: load_image(ctx.intent.query_image))
 
-    def fuse(self, ctx: CropContext) -> Grounding:
+    def fuse(self, ctx: CropContext, seen: dict | None = None) -> Grounding:
         """The grounding from one detection pass: matches for the text's phrases (a relation's subject and anchor, a
-        side's subject) or the query image, fused into the region to keep."""
+        side's subject) or the query image, fused into the region to keep. For a text naming one thing or a query
+        image, things contending with the best are first looked at closer (`recheck`; `seen` keeps the looks)."""
         intent = ctx.intent
         relation = parse_relation(intent.text) if intent.text else None
         if relation is not None:  # "the red circle left of the blue square": find both, keep the subject
@@ -268,5 +306,17 @@ class OwlVitGrounder:
         else:
             raise IntentCropError("OWL-ViT grounding needs a text or a query image")
         verification = (ctx.image, embed, verified) if self.verifier is not None else None
-        return fuse_matches(self.matches(cxcywh, probs, queries, ctx.width, ctx.height, verification), source,
-                            **self.fusion_args)
+        matches = self.matches(cxcywh, probs, queries, ctx.width, ctx.height, verification)
+        # one thing is meant: which of the close matches is it? (not by its size: up close every thing is big)
+        if self.recheck and verified[0] and not (source == "text" and names_size(queries[0])):
+            query = self._query_image(ctx) if source == "query_image" else None
+            rechecked = recheck_contenders(
+                matches, lambda ms: self.look_closer(ctx.image, [(m.box, m.phrase) for m in ms], query, seen),
+                self.recheck_min_relative, self.fusion_args["same_thing_iou"])
+            if rechecked is not None:
+                grounding = fuse_matches(rechecked, source, **dict(self.fusion_args, tie_score=self.recheck_tie_score))
+                grounding.selection = grounding.selection or (
+                    f"several things matched {queries[0]!r} closely: each was looked at again, closer, and this one "
+                    "is the most likely up close")
+                return grounding
+        return fuse_matches(matches, source, **self.fusion_args)

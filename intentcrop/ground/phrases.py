@@ -95,6 +95,16 @@ def same_referent(text: str, phrase: str) -> bool:
     return words(text) == words(phrase)
 
 
+# Words that judge a thing's size against the rest of the picture. A closer look (a window around one thing) changes
+# the scale they are judged at -- up close every thing is big -- so it cannot settle them (ground.refine).
+SIZE_WORDS = frozenset("small smaller smallest little tiny large larger largest big bigger biggest huge giant".split())
+
+
+def names_size(text: str) -> bool:
+    """Whether the text picks its thing by size ('the small green triangle', 'the biggest dog')."""
+    return any(w.lower() in SIZE_WORDS for w in re.findall(r"[\w'-]+", text))
+
+
 def grounding_queries(text: str, max_phrases: int = defaults.GROUND_MAX_PHRASES) -> list[str]:
     """The full text first, then up to `max_phrases` noun phrases that differ from it."""
     text = " ".join(text.split())

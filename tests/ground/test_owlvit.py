@@ -192,20 +192,27 @@ def test_a_phrase_that_is_the_whole_text_is_read_as_the_same_query():
 # -- zoom-in refinement (ground.refine) -----------------------------------------------------------------------
 
 
-def _one_likely_token(box, width, height, probability=0.9):
-    """Synthetic OWLv2 outputs for a width x height image: 16 tokens, token 5 outlining `box` (pixels) with
-    `probability`, the others unlikely specks."""
+def _likely_tokens(found, width, height):
+    """Synthetic OWLv2 outputs for a width x height image: 16 tokens, token 5 + i outlining found[i] = (box in
+    pixels, probability), the others unlikely specks."""
     boxes = np.tile([0.5, 0.5, 0.01, 0.01], (16, 1))
-    boxes[5] = _to_model_frame(box, width, height, PADDED_SQUARE)
     probs = np.full((16, 1), 0.001)
-    probs[5] = probability
+    for i, (box, probability) in enumerate(found):
+        boxes[5 + i] = _to_model_frame(box, width, height, PADDED_SQUARE)
+        probs[5 + i] = probability
     return boxes, probs
 
 
+def _one_likely_token(box, width, height, probability=0.9):
+    return _likely_tokens([(box, probability)], width, height)
+
+
 def _window_outputs(windows, found, probability=0.8):
-    """Synthetic detect_*_batch outputs: in window i, one likely token outlining found[i] (pixels)."""
-    outputs = [_one_likely_token(box.translate(-w.x1, -w.y1), int(w.width), int(w.height), probability)
-               for w, box in zip(windows, found)]
+    """Synthetic detect_*_batch outputs: in window i, one likely token outlining found[i] (pixels), with
+    `probability` (one for all windows, or one per window)."""
+    probabilities = np.broadcast_to(probability, (len(windows),))
+    outputs = [_one_likely_token(box.translate(-w.x1, -w.y1), int(w.width), int(w.height), p)
+               for w, box, p in zip(windows, found, probabilities)]
     return np.stack([b for b, _ in outputs]), np.stack([p for _, p in outputs])
 
 
@@ -280,3 +287,52 @@ def test_batched_detection_matches_one_image_at_a_time(tiny_models, kind):
         one_boxes, one_probs = grounder.detect_image(image, query)
         np.testing.assert_allclose(boxes[i], one_boxes, atol=1e-4)
         np.testing.assert_allclose(probs[i], one_probs, atol=1e-4)
+
+
+# -- a closer look between contenders (ground.refine.recheck_contenders) --------------------------------------------
+CROSS, CIRCLE = Box(20, 20, 50, 50), Box(120, 20, 150, 50)
+
+
+def _two_contenders(grounder, monkeypatch, text):
+    """A first look that scores a circle (0.30) and a cross (0.27) alike for `text`, and windows in which, up close,
+    the cross is far likelier (0.7 against 0.3). Returns the context and the queries of each batched call."""
+    ctx = _ctx(text=text, size=(200, 100))
+    boxes, probs = _likely_tokens([(CIRCLE, 0.30), (CROSS, 0.27)], 200, 100)
+    monkeypatch.setattr(grounder, "detect_text",
+                        lambda image, queries: (boxes, np.repeat(probs, len(queries), axis=1)))
+    looks = [(w, box, 0.3 if box == CIRCLE else 0.7) for box in (CIRCLE, CROSS)
+             for w in refine_windows(box, grounder.refine_windows, 200, 100)]
+    calls = []
+
+    def detect_text_batch(images, queries):  # every call here looks at both boxes, the circle first
+        calls.append(queries)
+        return _window_outputs([w for w, _, _ in looks], [b for _, b, _ in looks], [p for _, _, p in looks])
+
+    monkeypatch.setattr(grounder, "detect_text_batch", detect_text_batch)
+    return ctx, calls
+
+
+def test_a_closer_look_decides_which_of_two_close_matches_is_meant(tiny_models, monkeypatch):
+    grounder = OwlVitGrounder(model=str(tiny_models["owlv2"]), refine_windows=(0.25, 0.5), refine_max_patches=100)
+    ctx, calls = _two_contenders(grounder, monkeypatch, "the red cross")
+    grounding = grounder.ground(ctx)
+    # both contenders' windows in one batch, with the text; refinement reuses those looks instead of looking again
+    assert calls == [[["the red cross"]] * 4]
+    assert len(grounding.boxes) == 1 and grounding.boxes[0].iou(CROSS) > 0.99 and not grounding.alternatives
+    assert grounding.scores[0] == pytest.approx(0.30)  # the first look's best score, now the cross's
+    assert len(grounding.rejected) == 1 and grounding.rejected[0].iou(CIRCLE) > 0.99  # a look-alike to leave out
+    assert grounding.rejected_scores[0] == pytest.approx(0.30 * 0.3 / 0.7)
+    assert "closer" in grounding.selection
+
+
+@pytest.mark.parametrize("text, settings", [
+    ("the small red cross", {}),            # a size word: up close every thing is big, so the first look stands
+    ("the red cross", {"recheck": False}),  # the closer look between contenders turned off
+])
+def test_without_a_closer_look_close_matches_stay_a_tie(tiny_models, monkeypatch, text, settings):
+    grounder = OwlVitGrounder(model=str(tiny_models["owlv2"]), refine_windows=(0.25, 0.5), refine_max_patches=100,
+                              **settings)
+    ctx, calls = _two_contenders(grounder, monkeypatch, text)
+    grounding = grounder.ground(ctx)
+    assert len(calls) == 1  # only refinement's look at the two kept boxes
+    assert len(grounding.boxes) == 2 and len(grounding.alternatives) == 2 and "closer" not in grounding.selection
