@@ -29,8 +29,8 @@ from intentcrop.errors import IntentCropError
 from intentcrop.ground.fusion import (Match, fuse_matches, fuse_position, fuse_relation, phrase_count,
                                      top_boxes_per_query)
 from intentcrop.ground.phrases import grounding_queries, names_size, parse_position, parse_relation, same_referent
-from intentcrop.ground.refine import (CloserLook, closer_look, patch_span, pick_redetection, recheck_contenders,
-                                     refine_grounding, refine_windows)
+from intentcrop.ground.refine import (CloserLook, closer_look, look_key, patch_span, pick_redetection,
+                                     recheck_contenders, refine_grounding, refine_windows)
 from intentcrop.ground.verify import ClipVerifier
 from intentcrop.registry import GROUNDERS
 
@@ -181,12 +181,9 @@ class OwlVitGrounder:
         frame = box_frame(self.loaded.processor.image_processor)
         width, height = image.width, image.height
 
-        def key(box: Box, phrase: str) -> tuple:
-            return tuple(round(v, 3) for v in box.to_list()), phrase
-
         todo: dict[tuple, tuple[Box, str, list[Box]]] = {}
         for box, phrase in items:
-            k = key(box, phrase)
+            k = look_key(box, phrase)
             if k in seen or k in todo:
                 continue
             windows = refine_windows(box, self.refine_windows, width, height)
@@ -208,7 +205,7 @@ class OwlVitGrounder:
                 found[k].append(pick_redetection(xyxy, p[:, 0], todo[k][0], self.refine_min_iou))
         for k, (box, _, _) in todo.items():
             seen[k] = closer_look(found[k], box)
-        return [seen[key(box, phrase)] for box, phrase in items]
+        return [seen[look_key(box, phrase)] for box, phrase in items]
 
     def refine(self, image: Any, grounding: Grounding, query_image: Any = None, seen: dict | None = None) -> Grounding:
         """`grounding` with its small kept boxes replaced by their closer look's (see ground.refine). `seen`: the

@@ -111,6 +111,11 @@ def recheck_contenders(matches: list[Match], look: Callable[[list[Match]], list[
     return [rescored.get(id(m), m) for m in matches]
 
 
+def look_key(box: Box, phrase: str) -> tuple:
+    """What identifies one look at a box for a phrase: the box to a thousandth of a pixel, and the phrase."""
+    return tuple(round(v, 3) for v in box.to_list()), phrase
+
+
 def refine_grounding(grounding: Grounding, refine_box: Callable[[Box, str], Box]) -> Grounding:
     """`grounding` with every kept box (and every alternative reading's) replaced by refine_box(box, phrase) and
     the region the union of the new boxes. Look-alikes keep their boxes: they only need to be left out roughly.
@@ -118,7 +123,7 @@ def refine_grounding(grounding: Grounding, refine_box: Callable[[Box, str], Box]
     done: dict[tuple, Box] = {}
 
     def refined(box: Box, phrase: str) -> Box:
-        key = (tuple(round(v, 3) for v in box.to_list()), phrase)
+        key = look_key(box, phrase)
         if key not in done:
             done[key] = refine_box(box, phrase)
         return done[key]
@@ -133,5 +138,5 @@ def refine_grounding(grounding: Grounding, refine_box: Callable[[Box, str], Box]
     return rebuild(grounding)
 
 
-__all__ = ["CloserLook", "closer_look", "patch_span", "pick_redetection", "recheck_contenders", "refine_grounding",
-           "refine_windows"]
+__all__ = ["CloserLook", "closer_look", "look_key", "patch_span", "pick_redetection", "recheck_contenders",
+           "refine_grounding", "refine_windows"]
