@@ -79,11 +79,31 @@ def noun_phrases(text: str) -> list[str]:
         doc = nlp(text)
         found = [" ".join(_strip_determiners([t.text for t in chunk if not t.is_punct])) for chunk in doc.noun_chunks]
         found = [p for p in found if p and p.lower() not in _FUNCTION_WORDS]
+        whole = _one_phrase(text, [t.text for t in doc])
+        if whole is not None and all(_is_part(p, whole) for p in found):
+            # A tagger reads a verbless fragment's last noun as a verb ('the purple cross' -> 'purple'): when the
+            # text is one run of content words, that run is its one noun phrase.
+            found = [whole]
     elif nlp is not None:
         found = rule_noun_phrases(text, [t.text for t in nlp(text)])
     else:
         found = rule_noun_phrases(text)
     return list(dict.fromkeys(found))
+
+
+def _one_phrase(text: str, tokens: list[str]) -> str | None:
+    """The text without its determiners and final punctuation when that is one run of content words, else None."""
+    runs = rule_noun_phrases(text, tokens)
+    words = _strip_determiners([t for t in tokens if re.fullmatch(r"[\w'-]+", t)])
+    if len(runs) == 1 and runs[0].split() == words and all(re.fullmatch(r"[\w'-]+|[.!]", t) for t in tokens):
+        return runs[0]
+    return None
+
+
+def _is_part(phrase: str, whole: str) -> bool:
+    """Whether `phrase`'s words are a contiguous part of `whole`'s."""
+    p, w = phrase.lower().split(), whole.lower().split()
+    return any(w[i:i + len(p)] == p for i in range(len(w) - len(p) + 1))
 
 
 def same_referent(text: str, phrase: str) -> bool:

@@ -113,3 +113,36 @@ def test_parse_position(text, expected):
         assert position is None
     else:
         assert (position.subject, position.side) == expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("the purple cross", ["purple cross"]),  # en_core_web_sm tags 'cross' a verb here: chunk 'purple'
+    ("the small purple cross.", ["small purple cross"]),
+    ("the big brown dog", ["big brown dog"]),
+])
+def test_one_run_of_content_words_is_one_noun_phrase(text, expected):
+    assert noun_phrases(text) == expected, phrase_backend()
+
+
+class _Token:
+    def __init__(self, text):
+        self.text, self.is_punct = text, not text.isalnum()
+
+
+class _Doc(list):
+    """A tagged text whose chunker took only some words for the noun phrase (as a tagger may)."""
+
+    def __init__(self, words, chunks):
+        super().__init__(_Token(w) for w in words)
+        self.noun_chunks = [[self[i] for i in chunk] for chunk in chunks]
+
+
+@pytest.mark.parametrize("words, chunks, expected", [
+    (["the", "purple", "cross"], [[0, 1]], ["purple cross"]),  # a verbless fragment misread: the whole run
+    (["the", "dog", "running"], [[0, 1]], ["dog running"]),
+    (["a", "man", "riding", "a", "horse"], [[0, 1], [3, 4]], ["man", "horse"]),  # 'a' splits the run: kept
+    (["crop", "the", "dog"], [[1, 2]], ["dog"]),  # 'crop' is a function word: not one run
+])
+def test_tagger_chunks_inside_one_run_give_way_to_the_run(monkeypatch, words, chunks, expected):
+    monkeypatch.setattr(phrases, "_nlp", lambda: (lambda text: _Doc(words, chunks), phrases.SPACY_PIPELINES[0]))
+    assert noun_phrases(" ".join(words)) == expected
