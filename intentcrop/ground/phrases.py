@@ -77,13 +77,9 @@ def noun_phrases(text: str) -> list[str]:
     nlp, backend = _nlp()
     if backend in SPACY_PIPELINES:
         doc = nlp(text)
-        found = [" ".join(_strip_determiners([t.text for t in chunk if not t.is_punct])) for chunk in doc.noun_chunks]
+        found = [" ".join(_strip_determiners([t.text for t in chunk if not t.is_punct]))
+                 for chunk in (_through_misread_head(doc, c) for c in doc.noun_chunks)]
         found = [p for p in found if p and p.lower() not in _FUNCTION_WORDS]
-        whole = _one_phrase(text, [t.text for t in doc])
-        if whole is not None and all(_is_part(p, whole) for p in found):
-            # A tagger reads a verbless fragment's last noun as a verb ('the purple cross' -> 'purple'): when the
-            # text is one run of content words, that run is its one noun phrase.
-            found = [whole]
     elif nlp is not None:
         found = rule_noun_phrases(text, [t.text for t in nlp(text)])
     else:
@@ -91,19 +87,20 @@ def noun_phrases(text: str) -> list[str]:
     return list(dict.fromkeys(found))
 
 
-def _one_phrase(text: str, tokens: list[str]) -> str | None:
-    """The text without its determiners and final punctuation when that is one run of content words, else None."""
-    runs = rule_noun_phrases(text, tokens)
-    words = _strip_determiners([t for t in tokens if re.fullmatch(r"[\w'-]+", t)])
-    if len(runs) == 1 and runs[0].split() == words and all(re.fullmatch(r"[\w'-]+|[.!]", t) for t in tokens):
-        return runs[0]
-    return None
+# Tags a tagger gives the last noun of a verbless fragment it reads as a clause ('the purple cross': 'purple' the
+# subject, 'cross' a present-tense verb) or as an adjective ('the small purple cross').
+_MISREAD_HEAD_TAGS = frozenset({"VBP", "VBZ", "JJ"})
 
 
-def _is_part(phrase: str, whole: str) -> bool:
-    """Whether `phrase`'s words are a contiguous part of `whole`'s."""
-    p, w = phrase.lower().split(), whole.lower().split()
-    return any(w[i:i + len(p)] == p for i in range(len(w) - len(p) + 1))
+def _through_misread_head(doc: Any, chunk: Any) -> Any:
+    """`chunk`, or `chunk` and the one word after it when that word ends a phrase (at the end, before punctuation
+    or 'and'/'or') and the tagger read it as a verb or an adjective: it is the chunk's noun."""
+    end = chunk.end + 1
+    if end > len(doc) or doc[chunk.end].tag_ not in _MISREAD_HEAD_TAGS or doc[chunk.end].text.lower() in _FUNCTION_WORDS:
+        return chunk
+    if end < len(doc) and not (doc[end].is_punct or doc[end].pos_ == "CCONJ"):
+        return chunk  # 'dogs run home': a verb with more after it
+    return doc[chunk.start:end]
 
 
 def same_referent(text: str, phrase: str) -> bool:

@@ -116,33 +116,50 @@ def test_parse_position(text, expected):
 
 
 @pytest.mark.parametrize("text, expected", [
-    ("the purple cross", ["purple cross"]),  # en_core_web_sm tags 'cross' a verb here: chunk 'purple'
+    ("the purple cross", ["purple cross"]),  # en_core_web_sm tags 'cross' a verb here
     ("the small purple cross.", ["small purple cross"]),
+    ("the red star and the purple cross", ["red star", "purple cross"]),
     ("the big brown dog", ["big brown dog"]),
 ])
-def test_one_run_of_content_words_is_one_noun_phrase(text, expected):
+def test_noun_phrases_of_short_fragments(text, expected):
     assert noun_phrases(text) == expected, phrase_backend()
 
 
-class _Token:
-    def __init__(self, text):
-        self.text, self.is_punct = text, not text.isalnum()
+
+# (words, tags, pos, deps, heads) as en_core_web_sm parses them
+_PURPLE_CROSS = (["the", "purple", "cross"], ["DT", "NN", "VBP"], ["DET", "NOUN", "VERB"], ["det", "nsubj", "ROOT"],
+                 [1, 2, 2])
+_SMALL_PURPLE_CROSS = (["the", "small", "purple", "cross"], ["DT", "JJ", "NN", "JJ"], ["DET", "ADJ", "NOUN", "ADJ"],
+                       ["det", "amod", "nsubj", "ROOT"], [2, 2, 3, 3])
+_STAR_AND_CROSS = (["the", "red", "star", "and", "the", "purple", "cross"],
+                   ["DT", "NNP", "NNP", "CC", "DT", "NN", "VBP"],
+                   ["DET", "PROPN", "PROPN", "CCONJ", "DET", "NOUN", "VERB"],
+                   ["det", "amod", "nsubj", "cc", "det", "conj", "ROOT"], [2, 2, 6, 2, 5, 2, 6])
+_DOG_RUNNING = (["the", "dog", "running"], ["DT", "NN", "VBG"], ["DET", "NOUN", "VERB"], ["det", "nsubj", "ROOT"],
+                [1, 2, 2])
+_MAN_RIDING_HORSE = (["a", "man", "riding", "a", "horse"], ["DT", "NN", "VBG", "DT", "NN"],
+                     ["DET", "NOUN", "VERB", "DET", "NOUN"], ["det", "ROOT", "acl", "det", "dobj"], [1, 1, 1, 4, 2])
+_DOGS_RUN_HOME = (["dogs", "run", "home"], ["NNS", "VBP", "NN"], ["NOUN", "VERB", "NOUN"], ["nsubj", "ROOT", "dobj"],
+                  [1, 1, 1])
+_CAT_LOOKS_HAPPY = (["the", "cat", "looks", "happy"], ["DT", "NN", "VBZ", "JJ"], ["DET", "NOUN", "VERB", "ADJ"],
+                    ["det", "nsubj", "ROOT", "acomp"], [1, 2, 2, 2])
 
 
-class _Doc(list):
-    """A tagged text whose chunker took only some words for the noun phrase (as a tagger may)."""
-
-    def __init__(self, words, chunks):
-        super().__init__(_Token(w) for w in words)
-        self.noun_chunks = [[self[i] for i in chunk] for chunk in chunks]
-
-
-@pytest.mark.parametrize("words, chunks, expected", [
-    (["the", "purple", "cross"], [[0, 1]], ["purple cross"]),  # a verbless fragment misread: the whole run
-    (["the", "dog", "running"], [[0, 1]], ["dog running"]),
-    (["a", "man", "riding", "a", "horse"], [[0, 1], [3, 4]], ["man", "horse"]),  # 'a' splits the run: kept
-    (["crop", "the", "dog"], [[1, 2]], ["dog"]),  # 'crop' is a function word: not one run
+@pytest.mark.parametrize("parse, expected", [
+    (_PURPLE_CROSS, ["purple cross"]),  # 'cross' read as a verb: the chunk runs through it
+    (_SMALL_PURPLE_CROSS, ["small purple cross"]),  # ... or as an adjective
+    (_STAR_AND_CROSS, ["red star", "purple cross"]),  # ... before the end, after 'and'
+    (_DOG_RUNNING, ["dog"]),  # a participle is not a misread noun
+    (_MAN_RIDING_HORSE, ["man", "horse"]),
+    (_DOGS_RUN_HOME, ["dogs", "home"]),  # a verb with an object after it is a verb
+    (_CAT_LOOKS_HAPPY, ["cat"]),  # ... and so is one with a complement
 ])
-def test_tagger_chunks_inside_one_run_give_way_to_the_run(monkeypatch, words, chunks, expected):
-    monkeypatch.setattr(phrases, "_nlp", lambda: (lambda text: _Doc(words, chunks), phrases.SPACY_PIPELINES[0]))
+def test_noun_misread_as_verb_or_adjective_joins_its_chunk(monkeypatch, parse, expected):
+    spacy = pytest.importorskip("spacy")
+    from spacy.tokens import Doc
+
+    words, tags, pos, deps, heads = parse
+    vocab = spacy.blank("en").vocab
+    tagger = lambda text: Doc(vocab, words=words, tags=tags, pos=pos, deps=deps, heads=heads)  # noqa: E731
+    monkeypatch.setattr(phrases, "_nlp", lambda: (tagger, phrases.SPACY_PIPELINES[0]))
     assert noun_phrases(" ".join(words)) == expected
