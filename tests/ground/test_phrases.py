@@ -125,7 +125,6 @@ def test_noun_phrases_of_short_fragments(text, expected):
     assert noun_phrases(text) == expected, phrase_backend()
 
 
-
 # (words, tags, pos, deps, heads) as en_core_web_sm parses them
 _PURPLE_CROSS = (["the", "purple", "cross"], ["DT", "NN", "VBP"], ["DET", "NOUN", "VERB"], ["det", "nsubj", "ROOT"],
                  [1, 2, 2])
