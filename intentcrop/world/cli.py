@@ -46,7 +46,7 @@ def add_train_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from intentcrop.train.clip_world import ClipWorldConfig, evaluate_retrieval, train_clip
+    from intentcrop.train.clip_world import ClipWorldConfig, evaluate_retrieval, evaluate_shape_naming, train_clip
     from intentcrop.train.owlvit_world import OwlWorldConfig, evaluate_grounding, train_owlvit
 
     out = Path(args.out)
@@ -67,6 +67,8 @@ def run(args: argparse.Namespace) -> int:
         if args.eval_scenes:
             report["clip"] = evaluate_retrieval(result["model"], result["processor"], args.eval_scenes)
             log(f"clip held-out retrieval: {report['clip']}")
+            report["clip_shapes"] = evaluate_shape_naming(result["model"], result["processor"], args.eval_scenes)
+            log(f"clip held-out shape naming: {report['clip_shapes']}")
     report["seconds"] = round(time.time() - t0, 1)
     print(json.dumps(report, indent=2))
     return 0
