@@ -1,0 +1,62 @@
+"""`GroundingConfig`: every tunable of text / query-image grounding in one frozen object.
+
+The values are the defaults (why each has its value, with the measurements: docs/experiments.md). A pipeline
+config and a single call override fields by name (`config.merged({"tie_score": 0.9})`); the grounder reads
+the merged object at call time, so nothing is bound at import.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+
+@dataclass(frozen=True)
+class GroundingConfig:
+    # -- queries
+    max_phrases: int = 6  # noun phrases queried besides the full text: more adds text-encoder time, not recall
+    per_query: int = 3  # boxes kept per query phrase after NMS ("three dogs" is several boxes)
+    # -- fusion (ground.decide / ground.fusion)
+    min_score: float = 0.05  # match probability below which nothing is grounded (a crop tolerates loose matches)
+    min_relative_score: float = 0.15  # a kept match scores at least this share of the best ...
+    min_relative_area: float = 0.1  # ... and is at least this share of the best box's area (tiny boxes are parts)
+    tie_score: float = 0.8  # a match this close to the best is as likely: keep both rather than guess
+    same_thing_iou: float = 0.3  # a match overlapping a kept box this much outlines the same thing
+    relation_min_score: float = 0.01  # a relation's or side's subject may be a match this likely (twins score apart)
+    # -- CLIP verification (pipeline "vlm")
+    verify_candidates: int = 8  # candidate boxes per phrase that CLIP re-scores
+    verify_weight: float = 1.0  # how much CLIP's opinion counts against OWL-ViT's
+    verify_margin: float = 0.3  # CLIP sees each candidate grown by this share of its size (context helps)
+    # -- zoom-in refinement and the closer look between contenders (ground.refine)
+    refine_windows: tuple[float, ...] = (0.25, 0.5)  # margins of the windows a small box is re-detected in; () = off
+    refine_max_patches: float = 6.0  # only boxes spanning fewer patches of the model's grid than this
+    refine_min_iou: float = 0.3  # a window's re-detection must overlap the box this much (same object)
+    refine_batch: int = 8  # windows per forward pass
+    recheck: bool = True  # decide between close contenders by a closer look (needs refine_windows)
+    recheck_min_relative: float = 0.7  # contenders: things scoring at least this share of the best
+    recheck_tie_score: float = 0.9  # up close, contenders within this share of the best stay a tie
+
+    def __post_init__(self) -> None:
+        windows = tuple(float(m) for m in self.refine_windows)
+        if any(m < 0 for m in windows):
+            raise ValueError(f"refine_windows must be margins >= 0, got {windows}")
+        object.__setattr__(self, "refine_windows", windows)
+
+    def merged(self, overrides: "Mapping[str, Any] | GroundingConfig | None" = None) -> "GroundingConfig":
+        """This config with the given fields replaced; unknown names are an error naming them."""
+        if overrides is None:
+            return self
+        if isinstance(overrides, GroundingConfig):
+            return overrides
+        known = {f.name for f in dataclasses.fields(self)}
+        unknown = sorted(set(overrides) - known)
+        if unknown:
+            raise ValueError(f"unknown grounding option(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        return dataclasses.replace(self, **dict(overrides)) if overrides else self
+
+    def fusion_args(self) -> dict[str, float]:
+        """The keyword arguments of the fuse_* functions."""
+        return dict(min_score=self.min_score, min_relative_score=self.min_relative_score,
+                    min_relative_area=self.min_relative_area, tie_score=self.tie_score,
+                    same_thing_iou=self.same_thing_iou)
