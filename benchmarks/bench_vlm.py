@@ -205,9 +205,9 @@ def main(argv: list[str] | None = None) -> int:
                  f"{len(output.grounding.boxes)} kept boxes refined"))
     rows.append(("  the same without zoom-in refinement", t_unrefined[0],
                  f"{t_unrefined[0] / t_ground[0]:.2f}x grounding"))
-    rows.append((f"zoom-in refinement of one small kept box ({len(grounder.refine_windows)} windows)", t_refine[0],
+    rows.append((f"zoom-in refinement of one small kept box ({len(ground_config.refine_windows)} windows)", t_refine[0],
                  f"{t_refine[0] / t_ground[0]:.2f}x grounding"))
-    rows.append((f"closer look at two contending small boxes ({2 * len(grounder.refine_windows)} windows, one batch)",
+    rows.append((f"closer look at two contending small boxes ({2 * len(ground_config.refine_windows)} windows, one batch)",
                  t_recheck[0], f"{t_recheck[0] / t_ground[0]:.2f}x grounding"))
     rows.append(("CLIP B/32: one image encoding", one, "1.00x"))
     rows.append((f"CLIP B/32: {args.candidates} candidates pooled (attention)", t_pooled[0],

@@ -55,11 +55,12 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(x, -60, 60)))
 
 
-def _numpy(tensor: Any) -> np.ndarray | None:
-    return None if tensor is None else tensor.float().cpu().numpy()
+def _numpy(tensor: Any, index: int) -> np.ndarray | None:
+    """One image's slice of a batch tensor, as float32 numpy (only that slice leaves the device)."""
+    return None if tensor is None else tensor[index].float().cpu().numpy()
 
 
-@dataclass
+@dataclass(eq=False)  # arrays: no field-wise ==
 class Matches:
     xyxy: np.ndarray  # (N, 4) float64 pixel boxes
     scores: np.ndarray  # (N, Q) match probabilities, one column per query
@@ -93,11 +94,8 @@ class Matches:
         `target_pred_boxes`), its logits through the sigmoid."""
         boxes = getattr(outputs, "target_pred_boxes", None)
         boxes = outputs.pred_boxes if boxes is None else boxes
-        # the whole batch converts at once: the same numbers as converting image by image
-        probs = sigmoid(_numpy(outputs.logits))
-        features = _numpy(getattr(outputs, "class_embeds", None))
-        return cls.from_model_boxes(_numpy(boxes)[index], probs[index], queries, image_size, frame,
-                                    None if features is None else features[index])
+        return cls.from_model_boxes(_numpy(boxes, index), sigmoid(_numpy(outputs.logits, index)), queries, image_size,
+                                    frame, _numpy(getattr(outputs, "class_embeds", None), index))
 
     @classmethod
     def from_owlvit(cls, outputs: Any, image_size: tuple[int, int], queries: Sequence[str],
