@@ -181,5 +181,5 @@ def refine_grounding(grounding: Grounding, refine_box: Callable[[Box, str], Box]
     return rebuild(grounding)
 
 
-__all__ = ["CloserLook", "CloserLooks", "closer_look", "look_key", "patch_span", "pick_redetection", "recheck_contenders",
-           "refine_grounding", "refine_windows"]
+__all__ = ["CloserLook", "CloserLooks", "closer_look", "look_key", "patch_span", "pick_redetection",
+           "recheck_contenders", "refine_grounding", "refine_windows"]

@@ -61,7 +61,7 @@ from intentcrop.models.registry import (
 
 __all__ = [
     "ARCHITECTURE_ROLES", "ClipEncoder", "DEFAULT_MODELS", "GROUNDING", "LoadedModel", "ModelSpec", "PRETRAINED",
-    "PretrainedSource", "QUALITY", "SCORING", "clear_model_cache", "detect_architecture", "list_pretrained", "load_clip_model",
-    "load_grounding_model", "load_model", "resolve_model_spec", "role_of", "select_device", "select_dtype",
-    "shared_encoder",
+    "PretrainedSource", "QUALITY", "SCORING", "clear_model_cache", "detect_architecture", "list_pretrained",
+    "load_clip_model", "load_grounding_model", "load_model", "resolve_model_spec", "role_of", "select_device",
+    "select_dtype", "shared_encoder",
 ]

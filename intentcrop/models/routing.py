@@ -99,7 +99,8 @@ def model_overrides(config: dict[str, Any], model: "str | Sequence[str] | None" 
     overrides["grounders"] = {kind: (name, fill(grounder_registry, name, args))
                               for kind, (name, args) in grounders.items()}
     overrides["scorers"] = [(name, w, fill(scorer_registry, name, args)) for name, w, args in config.get("scorers", [])]
-    used_roles = {role for n, args in grounders.values() for role in model_arguments(grounder_registry, n, args).values()}
+    used_roles = {role for n, args in grounders.values()
+                  for role in model_arguments(grounder_registry, n, args).values()}
     used_roles |= {role for n, _, args in config.get("scorers", [])
                    for role in model_arguments(scorer_registry, n, args).values()}
     unused = [chosen[r] for r in chosen if r not in used_roles]

@@ -157,7 +157,7 @@ LOW_TWIN = (150, 200, 180, 230)
         ("left", (0.3, 0.6, 0.5), LEFT_TWIN),  # the side overrules the likelier twin
         ("right", (0.3, 0.6, 0.5), RIGHT_TWIN),
         ("bottom", (0.3, 0.6, 0.5), LOW_TWIN),
-        ("left", (0.05, 0.6, 0.5), LOW_TWIN),  # under GroundingConfig.min_relative_score of the best: a stray box; next leftmost
+        ("left", (0.05, 0.6, 0.5), LOW_TWIN),  # under min_relative_score of the best: a stray box; next leftmost
         ("left", (0.1, 0.6, 0.5), LEFT_TWIN),
         # corners: furthest along the diagonal (LOW_TWIN is 100 px lower than LEFT_TWIN but 150 px further right)
         ("bottom left", (0.3, 0.6, 0.5), LEFT_TWIN),

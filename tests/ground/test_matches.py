@@ -82,7 +82,8 @@ def _outputs(cxcywh, logits, features=None, image_guided=False):
     torch = pytest.importorskip("torch")
     boxes = torch.tensor(np.asarray(cxcywh, np.float32)[None])
     out = SimpleNamespace(logits=torch.tensor(np.asarray(logits, np.float32)[None]),
-                          class_embeds=None if features is None else torch.tensor(np.asarray(features, np.float32)[None]))
+                          class_embeds=None if features is None
+                          else torch.tensor(np.asarray(features, np.float32)[None]))
     if image_guided:
         out.target_pred_boxes = boxes
     else:
