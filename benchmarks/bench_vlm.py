@@ -117,12 +117,16 @@ def main(argv: list[str] | None = None) -> int:
     from intentcrop.core.context import CropContext
     from intentcrop.core.intent import Intent
     from intentcrop.errors import IntentCropError
-    from intentcrop.ground.owlvit import OwlVitGrounder
+    from intentcrop.ground.config import GroundingConfig
+    from intentcrop.ground.decide import refine
     from intentcrop.ground.phrases import grounding_queries
+    from intentcrop.ground.refine import CloserLooks
     from intentcrop.io.image import load_image
     from intentcrop.pipeline import PIPELINE_CONFIGS, create_pipeline
     from intentcrop.registry import SCORERS
-    from intentcrop.score.clip import crop_embeddings, shared_encoder
+    from intentcrop.models.clip import shared_encoder
+    from intentcrop.models.owlvit import OwlVit
+    from intentcrop.score.clip import crop_embeddings
 
     paths = build_full_size(Path(args.cache), args.skip_owlv2)
     image = load_image(args.image)
@@ -146,10 +150,10 @@ def main(argv: list[str] | None = None) -> int:
     # the same pipeline without zoom-in refinement (ground.refine), which re-runs OWL-ViT on windows around
     # kept boxes spanning few patches: what it costs depends on how small the kept boxes are
     unrefined = create_pipeline("vlm", **dict(overrides, grounders={
-        source: (name, dict(grounder_args, refine_windows=())) for source, (name, grounder_args)
-        in overrides["grounders"].items()}))
+        source: (name, dict(grounder_args, config={"refine_windows": ()}) if name == "owlvit" else grounder_args)
+        for source, (name, grounder_args) in overrides["grounders"].items()}))
     intent = intentcrop.make_intent(text=args.text, ratio="16:9")
-    grounder = OwlVitGrounder(model=str(paths["owlvit-b32"]), device="cpu")
+    detector, ground_config = OwlVit(str(paths["owlvit-b32"]), device="cpu"), GroundingConfig()
 
     # Compared timings run interleaved (A B A B ...), so a change in the machine's load hits both sides.
     from intentcrop.core.box import Box
@@ -159,13 +163,13 @@ def main(argv: list[str] | None = None) -> int:
     one_small = Grounding(boxes=[small], scores=[0.9], phrases=[queries[-1]], region=small, strict=False, source="text")
     rival = small.translate(-0.3 * image.width, 0.0)  # another small thing contending for the same text
     t_ground, t_e2e, t_unrefined, t_refine, t_recheck = interleaved({
-        "ground": lambda: grounder.detect_text(image, queries),
+        "ground": lambda: detector.detect_text(image, queries),
         "e2e": lambda: pipeline.run(args.image, intent),
         "e2e_unrefined": lambda: unrefined.run(args.image, intent),
-        "refine": lambda: grounder.refine(image, one_small),
+        "refine": lambda: refine(one_small, CloserLooks(detector, image, ground_config), ground_config),
         # the closer look between two contenders (ground.refine.recheck_contenders): both boxes' windows in one
         # batch; refining the one kept afterwards reuses its look
-        "recheck": lambda: grounder.look_closer(image, [(small, queries[-1]), (rival, queries[-1])]),
+        "recheck": lambda: CloserLooks(detector, image, ground_config)([(small, queries[-1]), (rival, queries[-1])]),
     }, args.repeats)
     output = t_e2e[1]
     refined = sum(a != b for a, b in zip(output.grounding.boxes, t_unrefined[1].grounding.boxes))
@@ -191,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
 
     rows.append((f"grounding forward, owlvit-b32 ({len(queries)} queries)", t_ground[0], "1.00x"))
     if "owlv2-b16" in paths:
-        grounder_v2 = OwlVitGrounder(model=str(paths["owlv2-b16"]), device="cpu")
+        grounder_v2 = OwlVit(str(paths["owlv2-b16"]), device="cpu")
         grounder_v2.loaded  # noqa: B018 - load outside the timing
         v2_s, _ = timed_once(lambda: grounder_v2.detect_text(image, queries))  # tens of seconds: one pass
         rows.append((f"grounding forward, owlv2-b16 ({len(queries)} queries, one pass)", v2_s,
@@ -201,9 +205,9 @@ def main(argv: list[str] | None = None) -> int:
                  f"{len(output.grounding.boxes)} kept boxes refined"))
     rows.append(("  the same without zoom-in refinement", t_unrefined[0],
                  f"{t_unrefined[0] / t_ground[0]:.2f}x grounding"))
-    rows.append((f"zoom-in refinement of one small kept box ({len(grounder.refine_windows)} windows)", t_refine[0],
+    rows.append((f"zoom-in refinement of one small kept box ({len(ground_config.refine_windows)} windows)", t_refine[0],
                  f"{t_refine[0] / t_ground[0]:.2f}x grounding"))
-    rows.append((f"closer look at two contending small boxes ({2 * len(grounder.refine_windows)} windows, one batch)",
+    rows.append((f"closer look at two contending small boxes ({2 * len(ground_config.refine_windows)} windows, one batch)",
                  t_recheck[0], f"{t_recheck[0] / t_ground[0]:.2f}x grounding"))
     rows.append(("CLIP B/32: one image encoding", one, "1.00x"))
     rows.append((f"CLIP B/32: {args.candidates} candidates pooled (attention)", t_pooled[0],

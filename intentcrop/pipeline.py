@@ -31,7 +31,7 @@ PIPELINE_CONFIGS: dict[str, dict[str, Any]] = {
     # ModelNotAvailableError saying how to train one; the scorer "heuristic" is the model-free alternative).
     "default": {
         "proposer": ("default", {}),
-        "grounders": {"text": ("owlvit", {}), "query_image": ("owlvit", {})},
+        "grounders": {"text": ("owlvit", {}), "query_image": ("owlvit", {}), "subject": ("subject", {})},
         "scorers": [("default", 1.0, {})],
         "searcher": ("consensus", {}),  # box voting over the top candidates (intentcrop.search.consensus)
     },
@@ -40,7 +40,7 @@ PIPELINE_CONFIGS: dict[str, dict[str, Any]] = {
     # crop holds (isolation), so the room around the subject goes to background rather than to its neighbours.
     "subject": {
         "proposer": ("default", {}),
-        "grounders": {},
+        "grounders": {"subject": ("subject", {})},
         "scorers": [("default", 1.0, {}), ("framing", defaults.SUBJECT_FRAMING_WEIGHT, {}),
                     ("isolation", defaults.SUBJECT_ISOLATION_WEIGHT, {"cut_weight": defaults.SUBJECT_CUT_WEIGHT})],
         "searcher": ("consensus", {}),
@@ -51,7 +51,8 @@ PIPELINE_CONFIGS: dict[str, dict[str, Any]] = {
     # and other eye-catching things out) -- weights in defaults.VLM_WEIGHTS.
     "vlm": {
         "proposer": ("default", {}),
-        "grounders": {"text": ("owlvit", {"verify": True}), "query_image": ("owlvit", {"verify": True})},
+        "grounders": {"text": ("owlvit", {"verify": True}), "query_image": ("owlvit", {"verify": True}),
+                      "subject": ("subject", {})},
         "scorers": [
             ("clip_text", defaults.VLM_WEIGHTS["content"], {}),
             ("default", defaults.VLM_WEIGHTS["quality"], {}),
@@ -108,10 +109,8 @@ class Pipeline:
 
     def ground(self, ctx: CropContext) -> Grounding | None:
         intent = ctx.intent
-        if intent.subject is not None:
-            box = intent.subject_box(ctx.width, ctx.height)
-            return Grounding(boxes=[box], scores=[1.0], phrases=["subject"], region=box, strict=True, source="subject")
-        kind = "text" if intent.text is not None else "query_image" if intent.query_image is not None else None
+        kind = ("subject" if intent.subject is not None else "text" if intent.text is not None
+                else "query_image" if intent.query_image is not None else None)
         if kind is None:
             return None
         grounders = self.config.get("grounders", {})

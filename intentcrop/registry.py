@@ -31,6 +31,10 @@ class Registry(Generic[T]):
             raise KeyError(f"unknown {self.stage} backend {name!r}; known: {known}")
         return self._entries[name](**kwargs)
 
+    def get(self, name: str) -> Callable[..., T] | None:
+        """The registered class (or factory), None for an unknown name."""
+        return self._entries.get(name)
+
     def names(self) -> list[str]:
         return sorted(self._entries)
 

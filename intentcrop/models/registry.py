@@ -20,9 +20,11 @@ from pathlib import Path
 
 from intentcrop.errors import ModelNotAvailableError
 
-# Roles a model can play in the pipeline.
+# Roles a model can play in the pipeline. A backend that takes models declares which constructor argument receives
+# which role (`model_arguments`), and `intentcrop.models.routing` routes a user's models by it.
 GROUNDING = "grounding"
 SCORING = "scoring"
+QUALITY = "crop-quality"  # the offline crop-quality model: a numpy .npz made by `intentcrop train default`
 
 # transformers model_type -> role. Architectures are what a folder's config.json says it is.
 ARCHITECTURE_ROLES: dict[str, str] = {

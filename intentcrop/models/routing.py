@@ -3,6 +3,10 @@
 `crop(..., model="owlv2-b16")` or `model=["./my-owlvit", "clip-l14"]`: each model is resolved, its role
 (grounding or scoring) read from its architecture, and it replaces the `model` argument of every backend
 of that role in the pipeline config; `device` / `dtype` go to every model-backed stage.
+
+Which argument of a backend receives which role is the backend's own declaration, a class attribute read from
+the registries: `model_arguments = {"model": GROUNDING, "verifier_model": SCORING}`, and for a model used only
+when an argument switches it on, `model_switches = {"verifier_model": "verify"}`.
 """
 
 from __future__ import annotations
@@ -13,35 +17,26 @@ from typing import Any, Sequence
 from pathlib import Path
 
 from intentcrop.errors import ModelNotAvailableError
-from intentcrop.models.registry import GROUNDING, SCORING, ModelSpec, resolve_model_spec, role_of
+from intentcrop.models.registry import QUALITY, ModelSpec, resolve_model_spec, role_of
 
-# The offline crop-quality model (a numpy .npz made by `intentcrop train default`): no torch, no device.
-QUALITY = "crop-quality"
-QUALITY_SUFFIX = ".npz"
-
-# Registered backends that take a model, and which role their model plays.
-MODEL_BACKENDS: dict[tuple[str, str], str] = {
-    ("grounder", "owlvit"): GROUNDING,
-    ("scorer", "clip_text"): SCORING,
-    ("scorer", "clip_prompts"): SCORING,
-    ("scorer", "clip_aesthetic"): SCORING,
-    ("scorer", "default"): QUALITY,
-}
-# The constructor argument that receives the model, per role.
-MODEL_ARGUMENT = {GROUNDING: "model", SCORING: "model", QUALITY: "model_path"}
-# Backends that can also use a model of a second role: (that role, the argument that receives it, the argument
-# that switches the use on). OWL-ViT's candidates verified by CLIP (verify=True) use the scoring model.
-SECOND_MODEL_ARGUMENT: dict[tuple[str, str], tuple[str, str, str]] = {
-    ("grounder", "owlvit"): (SCORING, "verifier_model", "verify"),
-}
+QUALITY_SUFFIX = ".npz"  # the offline crop-quality model is a numpy .npz: no torch, no device
 
 
-def _second_model(stage: str, name: str, args: dict[str, Any]) -> tuple[str, str] | None:
-    """(role, argument) of the second model this configured backend uses, or None."""
-    entry = SECOND_MODEL_ARGUMENT.get((stage, name))
-    if entry is None or not args.get(entry[2]):
-        return None
-    return entry[0], entry[1]
+def model_arguments(registry: Any, name: str, args: dict[str, Any]) -> dict[str, str]:
+    """{constructor argument: role} of the models the backend `name`, configured with `args`, uses: its class's
+    `model_arguments`, less those whose switch (`model_switches`) is off. Empty for a backend without models."""
+    backend = registry.get(name)
+    declared = dict(getattr(backend, "model_arguments", None) or {})
+    switches = getattr(backend, "model_switches", None) or {}
+    return {arg: role for arg, role in declared.items() if arg not in switches or args.get(switches[arg])}
+
+
+def _registries() -> tuple[Any, Any]:
+    import intentcrop.ground  # noqa: F401 - registers the grounders
+    import intentcrop.score  # noqa: F401 - registers the scorers
+    from intentcrop.registry import GROUNDERS, SCORERS
+
+    return GROUNDERS, SCORERS
 
 
 def _role(spec: ModelSpec) -> str:
@@ -81,17 +76,17 @@ def model_overrides(config: dict[str, Any], model: "str | Sequence[str] | None" 
     if not chosen and device is None and dtype is None:
         return {}
 
-    def fill(stage: str, name: str, args: dict[str, Any]) -> dict[str, Any]:
-        role = MODEL_BACKENDS.get((stage, name))
-        if role is None:
+    grounder_registry, scorer_registry = _registries()
+
+    def fill(registry: Any, name: str, args: dict[str, Any]) -> dict[str, Any]:
+        arguments = model_arguments(registry, name, args)
+        if not arguments:
             return args
         args = dict(args)
-        if role in chosen:
-            args[MODEL_ARGUMENT[role]] = chosen[role]
-        second = _second_model(stage, name, args)
-        if second is not None and second[0] in chosen:
-            args[second[1]] = chosen[second[0]]
-        if role == QUALITY:  # numpy only: device and dtype do not apply
+        for argument, role in arguments.items():
+            if role in chosen:
+                args[argument] = chosen[role]
+        if set(arguments.values()) == {QUALITY}:  # numpy only: device and dtype do not apply
             return args
         if device is not None:
             args["device"] = device
@@ -101,12 +96,13 @@ def model_overrides(config: dict[str, Any], model: "str | Sequence[str] | None" 
 
     overrides: dict[str, Any] = {}
     grounders = copy.deepcopy(config.get("grounders", {}))
-    overrides["grounders"] = {kind: (name, fill("grounder", name, args)) for kind, (name, args) in grounders.items()}
-    overrides["scorers"] = [(name, w, fill("scorer", name, args)) for name, w, args in config.get("scorers", [])]
-    used_roles = {MODEL_BACKENDS.get(("grounder", n)) for n, _ in grounders.values()}
-    used_roles |= {MODEL_BACKENDS.get(("scorer", n)) for n, _, _ in config.get("scorers", [])}
-    used_roles |= {second[0] for n, args in grounders.values()
-                   if (second := _second_model("grounder", n, args)) is not None}
+    overrides["grounders"] = {kind: (name, fill(grounder_registry, name, args))
+                              for kind, (name, args) in grounders.items()}
+    overrides["scorers"] = [(name, w, fill(scorer_registry, name, args)) for name, w, args in config.get("scorers", [])]
+    used_roles = {role for n, args in grounders.values()
+                  for role in model_arguments(grounder_registry, n, args).values()}
+    used_roles |= {role for n, _, args in config.get("scorers", [])
+                   for role in model_arguments(scorer_registry, n, args).values()}
     unused = [chosen[r] for r in chosen if r not in used_roles]
     if unused:
         raise ModelNotAvailableError(f"this pipeline uses no model for {', '.join(unused)}")

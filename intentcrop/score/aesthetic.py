@@ -21,8 +21,10 @@ import numpy as np
 from intentcrop.core.candidates import Candidates
 from intentcrop.core.context import CropContext
 from intentcrop.errors import ModelNotAvailableError
+from intentcrop.models.clip import shared_encoder
+from intentcrop.models.registry import SCORING
 from intentcrop.registry import SCORERS
-from intentcrop.score.clip import crop_embeddings, shared_encoder
+from intentcrop.score.clip import crop_embeddings
 
 
 class AestheticHead:
@@ -105,6 +107,7 @@ class ClipAestheticScorer:
     Terms: 'rating' (the head's output, ~1..10) and 'total' (= rating)."""
 
     name = "clip_aesthetic"
+    model_arguments = {"model": SCORING}
 
     def __init__(self, head: "str | os.PathLike | None" = None, model: Any = None, device: str | None = None,
                  dtype: Any = None, mode: str = "auto") -> None:

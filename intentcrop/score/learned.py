@@ -32,6 +32,7 @@ from intentcrop import defaults
 from intentcrop.core.candidates import Candidates
 from intentcrop.core.context import CropContext
 from intentcrop.errors import ModelNotAvailableError
+from intentcrop.models.registry import QUALITY
 from intentcrop.registry import SCORERS
 from intentcrop.score.features import FEATURE_NAMES, FEATURE_PHRASES, features_for
 
@@ -209,6 +210,7 @@ class LearnedScorer:
     """Ranks candidates with the learned crop-quality model; no downloaded weights."""
 
     name = "learned"
+    model_arguments = {"model_path": QUALITY}  # the .npz `intentcrop train default` writes
 
     def __init__(self, model_path: "str | Path | None" = None) -> None:
         self.model = load_model(model_path)

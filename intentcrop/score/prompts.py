@@ -18,8 +18,10 @@ import numpy as np
 
 from intentcrop.core.candidates import Candidates
 from intentcrop.core.context import CropContext
+from intentcrop.models.clip import shared_encoder
+from intentcrop.models.registry import SCORING
 from intentcrop.registry import SCORERS
-from intentcrop.score.clip import crop_embeddings, shared_encoder
+from intentcrop.score.clip import crop_embeddings
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,7 @@ def element_scores(crop_embeds: np.ndarray, positive: np.ndarray, negative: np.n
 
 @SCORERS.register("clip_prompts")
 class ClipPromptScorer:
+    model_arguments = {"model": SCORING}
 
     def __init__(self, model: Any = None, device: str | None = None, dtype: Any = None, mode: str = "auto",
                  groups: "tuple[str, ...] | list[str] | str" = GROUPS,

@@ -12,7 +12,8 @@ tiny models can really learn, with exact ground truth:
 * `tokenizer`   a CLIP BPE tokenizer over the vocabulary (vocab.json + merges.txt) and the processors
 * `bench`       `intentcrop bench world`: all-in, containment, exclusion, ratio error, IoU, framed, beside
                 the free-form and tight-box baselines
-* `cli`         `intentcrop train world`: regenerate the tiny OWL-ViT and CLIP models from a seed
+
+`intentcrop train world` (regenerate the tiny OWL-ViT and CLIP models from a seed) is `intentcrop.cli.world_cmd`.
 
 The models are trained by `intentcrop.train.owlvit_world` and `intentcrop.train.clip_world`, saved with
 save_pretrained in fixtures/world/{owlvit,clip}, and load like real checkpoints: `--model PATH`.

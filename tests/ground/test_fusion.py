@@ -118,7 +118,7 @@ LEFT_TWIN, RIGHT_TWIN, SQUARE = (0, 100, 30, 130), (300, 100, 330, 130), (150, 1
     [
         ("left of", 0.3, 0.6, LEFT_TWIN),  # the relation overrules the likelier twin
         ("right of", 0.3, 0.6, RIGHT_TWIN),
-        ("left of", 0.02, 0.6, LEFT_TWIN),  # a twin scored far below still counts (GROUND_RELATION_MIN_SCORE)
+        ("left of", 0.02, 0.6, LEFT_TWIN),  # a twin scored far below still counts (GroundingConfig.relation_min_score)
         ("above", 0.3, 0.6, RIGHT_TWIN),  # no twin is above the square: the relation cannot decide, best wins
     ],
 )
@@ -157,7 +157,7 @@ LOW_TWIN = (150, 200, 180, 230)
         ("left", (0.3, 0.6, 0.5), LEFT_TWIN),  # the side overrules the likelier twin
         ("right", (0.3, 0.6, 0.5), RIGHT_TWIN),
         ("bottom", (0.3, 0.6, 0.5), LOW_TWIN),
-        ("left", (0.05, 0.6, 0.5), LOW_TWIN),  # under GROUND_MIN_RELATIVE_SCORE of the best: a stray box; next leftmost
+        ("left", (0.05, 0.6, 0.5), LOW_TWIN),  # under min_relative_score of the best: a stray box; next leftmost
         ("left", (0.1, 0.6, 0.5), LEFT_TWIN),
         # corners: furthest along the diagonal (LOW_TWIN is 100 px lower than LEFT_TWIN but 150 px further right)
         ("bottom left", (0.3, 0.6, 0.5), LEFT_TWIN),

@@ -10,6 +10,7 @@ from PIL import Image
 from intentcrop.core.box import Box
 from intentcrop.core.context import CropContext
 from intentcrop.core.intent import Intent
+from intentcrop.ground.matches import PADDED_SQUARE, Matches
 from intentcrop.ground.owlvit import OwlVitGrounder
 from intentcrop.ground.verify import ClipVerifier
 
@@ -104,8 +105,9 @@ def test_grounder_follows_the_verifier_and_reports_the_other_candidate(tiny_mode
     ctx = CropContext(image=IMAGE, intent=Intent(text="red circle"))
     results = {}
     for verify in (False, True):
-        grounder = OwlVitGrounder(model=str(tiny_models["owlv2"]), verify=verify, verify_weight=0.1)
-        monkeypatch.setattr(grounder, "detect_text", lambda image, queries: (boxes, probs[:, : len(queries)]))
+        grounder = OwlVitGrounder(model=str(tiny_models["owlv2"]), verify=verify, config={"verify_weight": 0.1})
+        monkeypatch.setattr(grounder.detector, "detect_text", lambda image, queries: Matches.from_model_boxes(
+            boxes, probs[:, : len(queries)], queries, image.size, PADDED_SQUARE))
         if verify:
             _verifier(monkeypatch)
         results[verify] = grounder.ground(ctx)
@@ -122,8 +124,8 @@ def test_verified_grounding_on_tiny_checkpoints(tiny_models, kind, intent):
         intent = {"query_image": Image.new("RGB", (40, 40), (200, 30, 30))}
     rng = np.random.default_rng(0)
     image = Image.fromarray(rng.integers(0, 255, (120, 160, 3), dtype=np.uint8))
-    grounder = OwlVitGrounder(model=str(tiny_models[kind]), min_score=0.0, verify=True,
-                              verifier_model=str(tiny_models["clip"]))
+    grounder = OwlVitGrounder(model=str(tiny_models[kind]), verify=True, verifier_model=str(tiny_models["clip"]),
+                              config={"min_score": 0.0})
     grounding = grounder.ground(CropContext(image=image, intent=Intent(**intent)))
     assert grounding.region is not None and grounding.boxes
     assert grounding.region == Box.union_all(grounding.boxes)

@@ -66,7 +66,8 @@ def test_core_imports_without_torch_or_transformers():
     import subprocess
     import sys
 
-    code = ("import sys, intentcrop, intentcrop.models, intentcrop.ground, intentcrop.score.clip; "
+    code = ("import sys, intentcrop, intentcrop.models, intentcrop.models.clip, intentcrop.models.owlvit, "
+            "intentcrop.ground, intentcrop.score.clip; "
             "print(sorted(m for m in ('torch', 'transformers', 'spacy') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

@@ -17,8 +17,10 @@ from intentcrop.registry import SCORERS  # noqa: E402
 
 def test_models_go_to_the_stages_of_their_role(tiny_models):
     overrides = model_overrides(PIPELINE_CONFIGS["vlm"], [str(tiny_models["owlv2"]), str(tiny_models["clip"])], "cpu")
+    grounders = dict(overrides["grounders"])
+    assert grounders.pop("subject") == ("subject", {})  # the subject grounder takes no model and no device
     assert all(args["model"] == str(tiny_models["owlv2"]) and args["device"] == "cpu"
-               for _, args in overrides["grounders"].values())
+               for _, args in grounders.values())
     for name, _, args in overrides["scorers"]:
         if name.startswith("clip_"):
             assert args["model"] == str(tiny_models["clip"]) and args["device"] == "cpu"
@@ -87,7 +89,9 @@ def test_free_form_crop_keeps_the_default_pipeline(sample_image_path):
 def test_a_verifying_grounder_gets_the_scoring_model_as_its_verifier(tiny_models):
     owl, clip = str(tiny_models["owlv2"]), str(tiny_models["clip"])
     overrides = model_overrides(PIPELINE_CONFIGS["vlm"], [owl, clip], "cpu")
-    for name, args in overrides["grounders"].values():
+    grounders = dict(overrides["grounders"])
+    assert grounders.pop("subject") == ("subject", {})
+    for name, args in grounders.values():
         assert name == "owlvit" and args["verify"] is True
         assert args["model"] == owl and args["verifier_model"] == clip
     # a CLIP model alone is used by a pipeline whose only CLIP user is the verifier
@@ -95,3 +99,33 @@ def test_a_verifying_grounder_gets_the_scoring_model_as_its_verifier(tiny_models
     assert model_overrides(only_verifier, clip)["grounders"]["text"][1]["verifier_model"] == clip
     with pytest.raises(ModelNotAvailableError, match="uses no model"):
         model_overrides({"grounders": {"text": ("owlvit", {})}, "scorers": [("framing", 1.0, {})]}, clip)
+
+
+def test_routing_reads_each_backends_declared_model_arguments(tmp_path):
+    """A backend says which constructor argument takes which role's model (`model_arguments`), and which of them
+    only when an argument switches it on (`model_switches`): routing needs no table of its own."""
+    from intentcrop.models import GROUNDING, QUALITY, SCORING
+    from intentcrop.models.routing import model_arguments
+    from intentcrop.registry import GROUNDERS, Registry
+
+    assert model_arguments(GROUNDERS, "owlvit", {}) == {"model": GROUNDING}
+    assert model_arguments(GROUNDERS, "owlvit", {"verify": True}) == {"model": GROUNDING, "verifier_model": SCORING}
+    assert model_arguments(GROUNDERS, "subject", {}) == {}
+    assert model_arguments(SCORERS, "clip_text", {}) == {"model": SCORING}
+    assert model_arguments(SCORERS, "default", {}) == {"model_path": QUALITY}
+    assert model_arguments(SCORERS, "framing", {}) == {}
+    assert model_arguments(SCORERS, "no such scorer", {}) == {}
+
+    registry = Registry("scorer")
+
+    @registry.register("two_models")
+    class TwoModels:
+        model_arguments = {"clip": SCORING, "owl": GROUNDING}
+        model_switches = {"owl": "use_owl"}
+
+    assert model_arguments(registry, "two_models", {"use_owl": False}) == {"clip": SCORING}
+    assert model_arguments(registry, "two_models", {"use_owl": True}) == {"clip": SCORING, "owl": GROUNDING}
+    quality = tmp_path / "q.npz"
+    quality.write_bytes(b"")
+    overrides = model_overrides({"grounders": {}, "scorers": [("default", 1.0, {})]}, str(quality), device="cpu")
+    assert overrides["scorers"] == [("default", 1.0, {"model_path": str(quality)})]  # numpy: no device

@@ -211,18 +211,20 @@ def test_zoom_in_refinement_sharpens_the_world_models_boxes():
     import numpy as np
 
     from intentcrop.core.context import Grounding
-    from intentcrop.ground.owlvit import OwlVitGrounder, box_frame, model_boxes_to_pixels
+    from intentcrop.ground.config import GroundingConfig
+    from intentcrop.ground.decide import refine
+    from intentcrop.ground.refine import CloserLooks
+    from intentcrop.models.owlvit import OwlVit
 
-    grounder = OwlVitGrounder(model=str(DEFAULT_MODELS[0]), device="cpu")
-    frame = box_frame(grounder.loaded.processor.image_processor)
+    detector, config = OwlVit(str(DEFAULT_MODELS[0]), device="cpu"), GroundingConfig()
     before, after = [], []
     for case in SUBJECT_CASES:
         scene, text = case.scene, case.referral.text
-        cxcywh, probs = grounder.detect_text(scene.image, [text])
-        box = Box.from_xyxy(model_boxes_to_pixels(cxcywh, scene.width, scene.height, frame)[int(np.argmax(probs))])
+        matches = detector.detect_text(scene.image, [text])
+        box = Box.from_xyxy(matches.xyxy[int(np.argmax(matches.scores))])
         truth = max(scene.objects, key=lambda o: box.iou(o.box)).box
         single = Grounding(boxes=[box], scores=[1.0], phrases=[text], region=box, strict=False, source="text")
-        refined = grounder.refine(scene.image, single).boxes[0]
+        refined = refine(single, CloserLooks(detector, scene.image, config), config).boxes[0]
         before.append((box.iou(truth), box.expand(0.1).contains(truth, tolerance=0.5)))
         after.append((refined.iou(truth), refined.expand(0.1).contains(truth, tolerance=0.5)))
     (iou_before, held_before), (iou_after, held_after) = np.mean(before, axis=0), np.mean(after, axis=0)

@@ -1,7 +1,8 @@
 """`intentcrop train world`: regenerate the world's OWL-ViT grounder and CLIP scorer from a seed.
 
-The lead's `train` command registers this target with `add_train_parser(train_subparsers)`; the module
-also runs on its own: `python -m intentcrop.world.cli --out fixtures/world --seed 0`.
+`intentcrop train` (cli/train_cmd.py) registers this target with `add_train_parser(train_subparsers)`; the
+module also runs on its own: `python -m intentcrop.cli.world_cmd --out fixtures/world --seed 0`. The world's
+benchmark is `intentcrop bench world` (cli/bench_cmd.py).
 """
 
 from __future__ import annotations
@@ -75,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m intentcrop.world.cli", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m intentcrop.cli.world_cmd", description=__doc__)
     _add_arguments(parser)
     return run(parser.parse_args(argv))
 

@@ -1,0 +1,27 @@
+"""`detect(detector, image, plan)`: the plan's one detection pass -> `Matches` named by the plan's phrases.
+
+A text plan asks the detector for all its queries at once and folds the columns of same-referent readings
+(`plan.groups`) into one; an image plan runs image-guided detection with the loaded query image.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from intentcrop.errors import IntentCropError
+from intentcrop.ground.matches import Matches
+from intentcrop.ground.plan import GroundingPlan
+
+
+def detect(detector: Any, image: Any, plan: GroundingPlan, query_image: Any = None) -> Matches:
+    """detector: an `intentcrop.models.owlvit.OwlVit` (or anything with its detect_text / detect_image)."""
+    if plan.kind == "image":
+        if query_image is None:
+            raise IntentCropError("an image plan needs the loaded query image")
+        return detector.detect_image(image, query_image)
+    if plan.kind == "subject":
+        raise IntentCropError("a subject is not detected: GROUNDERS 'subject' grounds it")
+    return detector.detect_text(image, list(plan.queries)).merge_queries(plan.groups)
+
+
+__all__ = ["detect"]
