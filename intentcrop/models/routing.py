@@ -15,8 +15,9 @@ from pathlib import Path
 from intentcrop.errors import ModelNotAvailableError
 from intentcrop.models.registry import GROUNDING, SCORING, ModelSpec, resolve_model_spec, role_of
 
-# The offline crop-quality model (a numpy .npz made by `intentcrop train default`): no torch, no device.
-QUALITY = "crop-quality"
+# The offline crop-quality model of the scorer "quality" (a numpy .npz made by `intentcrop train quality`): no
+# torch, no device.
+QUALITY = "quality"
 QUALITY_SUFFIX = ".npz"
 
 # Registered backends that take a model, and which role their model plays.
@@ -25,7 +26,7 @@ MODEL_BACKENDS: dict[tuple[str, str], str] = {
     ("scorer", "clip_text"): SCORING,
     ("scorer", "clip_prompts"): SCORING,
     ("scorer", "clip_aesthetic"): SCORING,
-    ("scorer", "default"): QUALITY,
+    ("scorer", "quality"): QUALITY,
 }
 # The constructor argument that receives the model, per role.
 MODEL_ARGUMENT = {GROUNDING: "model", SCORING: "model", QUALITY: "model_path"}

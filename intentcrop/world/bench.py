@@ -47,7 +47,7 @@ FRAME_MARGIN = 0.05
 DEFAULT_SCENES = 100  # 33 attribute-text cases at seed 0 (40 scenes gave 14: too few to compare settings)
 RELATION_SHARE = 0.25  # spatial-relation cases, and again position cases, per scene of the other kinds: as many
 #                        as each of those kinds gets
-CONDITIONED_MIN_SCALE = defaults.GROUNDED_MIN_SCALE  # world objects are 12-32% of the short side; the default 0.5 would force
+CONDITIONED_MIN_SCALE = defaults.DEFAULTS.grounded_min_scale  # world objects are 12-32% of the short side; the default 0.5 would force
 #                              every crop to keep half of each side, neighbours included
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "world"
 DEFAULT_MODELS = (FIXTURES / "owlvit", FIXTURES / "clip")

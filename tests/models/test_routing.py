@@ -38,7 +38,7 @@ def test_model_the_pipeline_does_not_use(tiny_models):
 
 
 def _scorers():
-    """The vlm scorers usable in this checkout (the offline 'default' scorer is another module's and needs its
+    """The vlm scorers usable in this checkout (the offline 'quality' scorer is another module's and needs its
     packaged model); all of them once that is in place."""
     usable = []
     for name, weight, args in PIPELINE_CONFIGS["vlm"]["scorers"]:
@@ -78,8 +78,8 @@ def test_text_and_query_image_crops(tiny_models, sample_image_path, intent):
 
 
 def test_free_form_crop_keeps_the_default_pipeline(sample_image_path):
-    if "default" not in {name for name, _, _ in _scorers()}:
-        pytest.skip("the offline 'default' scorer is not usable in this checkout")
+    if "quality" not in {name for name, _, _ in _scorers()}:
+        pytest.skip("the offline 'quality' scorer is not usable in this checkout")
     output = intentcrop.crop(sample_image_path, return_output=True)
     assert output.grounding is None and not any(k.startswith("clip_") for k in output.results[0].breakdown)
 
