@@ -41,9 +41,11 @@ class Defaults:
     k: int = 3  # crops returned per ratio: a best pick plus two alternatives is what a UI can show
     min_scale: float = 0.5  # free-form: a crop keeps at least this share of each side, as FCDB/GAICD human crops do
     grounded_min_scale: float = 0.1  # with a subject, text or query image the region sets how small a crop may be
-    grounded_safety_margin: float = 0.15  # a model's box is grown by this share per side before crops must hold it
-    text_safety_margin: float = 0.10  # ... for text boxes: zoom-in refinement makes them sharper, so less is enough
-    query_image_safety_margin: float = 0.15  # ... for query-image boxes, which lose targets at 0.10
+    # a model's box is a guess that often cuts its object by a few pixels: crops must hold it grown by this share of
+    # its size per side (a subject is exact); keeping what was asked for comes first. Other sources than these two:
+    grounded_safety_margin: float = 0.15
+    text_safety_margin: float = 0.10  # refined text boxes are sharper: 0.10 keeps targets as 0.15 did, leaves more out
+    query_image_safety_margin: float = 0.15  # query-image boxes lose targets at 0.10
     min_ratio: float = 0.1  # beyond 1:10 ...
     max_ratio: float = 10.0  # ... or 10:1 a "crop" is a strip: refuse rather than guess
     max_output_pixels: int = 100_000_000  # an exact output size larger than this is surely a typo
@@ -66,20 +68,22 @@ class Defaults:
     # -- selection
     diversity_iou: float = 0.85  # the k results differ: one overlapping a better one more than this is skipped
     # -- offline crop quality (scorer "quality")
-    face_cut_penalty: float = 8.0  # log-odds per unit of face cut: too rare in FCDB to learn, so a fixed prior
+    face_cut_penalty: float = 8.0  # a border must not slice a face (a halved one: ~50x less likely); faces are too
+    #                                rare in FCDB (3 %) for the model to learn it, so it is a fixed prior
     # -- framing and isolation (scorers "framing", "isolation")
     frame_min_fill: float = 0.4  # the grounded region fills at least this share of the crop (reads as the subject)
-    frame_max_fill: float = 0.6  # ... and at most this (keeps context); inside the range isolation decides
+    frame_max_fill: float = 0.6  # ... and at most this (keeps context); any fill between is as good: isolation decides
     isolation_region_pad: float = 0.1  # salient content this close around the region is its own (blurred) edge
     isolation_lookalike_weight: float = 1.0  # a whole rejected look-alike costs as much as the region's salience
-    isolation_cut_weight: float = 0.2  # a border through salient content costs: it saves targets a model box cut
+    isolation_cut_weight: float = 0.2  # a border through salient content costs: it saves targets whose model box
+    #                                    stops short; more of it keeps whole neighbours in rather than cutting them
     # -- CLIP (intentcrop.score.clip, ground.verify)
     clip_batch_size: int = 16  # crops per forward pass in exact mode: larger gives no speed-up on a CPU
     clip_exact_max_candidates: int = 8  # mode "auto": exact encoding up to this many crops, pooled above
     clip_roi_samples: int = 4  # RoIAlign samples per side when pooling patch tokens (Mask R-CNN uses 2 per bin)
     clip_text_template: str = "a photo of {}"  # CLIP's own zero-shot template: plain text scores lower
     clip_pooling: str = "attention"  # pooled mode: the CLS token re-attends to the box's tokens ("roi_align")
-    # -- text / query-image grounding (fields of intentcrop.ground.config.GroundingConfig)
+    # -- text / query-image grounding: the fields of intentcrop.ground.config.GroundingConfig, with their reasons
     grounding: GroundingConfig = field(default_factory=_grounding_config)
 
     def __post_init__(self) -> None:

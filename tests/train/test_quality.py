@@ -105,6 +105,8 @@ def test_cli_refuses_to_overwrite_without_the_flag(tmp_path, capsys):
     assert main(["train", "quality", "--data", str(tmp_path), "--out", str(out)]) == 2
     assert "--overwrite" in capsys.readouterr().err
     assert out.read_bytes() == b"keep me"
+    assert main(["train", "default", "--data", str(tmp_path), "--out", str(out)]) == 2  # the target's old name
+    assert "--overwrite" in capsys.readouterr().err
 
 
 def test_cli_trains_a_loadable_model_on_a_subset(fcdb_dir, tmp_path):
