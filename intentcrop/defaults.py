@@ -11,6 +11,10 @@ call options, and puts the result on the context (`ctx.options`), which every st
 Nothing here is bound at import: a process-wide change replaces the object,
 `intentcrop.defaults.DEFAULTS = DEFAULTS.merged({...})`; assigning an old module constant (`defaults.K = 5`)
 is an error, since it would change nothing. The measurements behind the values: docs/experiments.md.
+
+Until the grounding refactor lands, intentcrop.ground and intentcrop.score.clip read the legacy module
+constants at the end of this file: the `grounding` and `clip_*` options are checked and carried on
+ctx.options, but those stages do not read them yet.
 """
 
 from __future__ import annotations
@@ -272,7 +276,7 @@ def __getattr__(name: str) -> Any:
 
 class _DefaultsModule(types.ModuleType):
     def __setattr__(self, name: str, value: Any) -> None:
-        if name in _LEGACY or name in _RENAMED:
+        if name in _RENAMED:  # (the legacy names may still be assigned: their readers read them as before)
             raise AttributeError(
                 f"assigning intentcrop.defaults.{name} would change nothing: pass options={{...}} per call, a "
                 "pipeline config's 'options', or replace intentcrop.defaults.DEFAULTS = DEFAULTS.merged({...})")
