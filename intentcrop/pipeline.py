@@ -59,7 +59,7 @@ PIPELINE_CONFIGS: dict[str, dict[str, Any]] = {
         "scorers": [
             ("quality", 1.0, {}),
             ("framing", 1.0, {}),  # quality alone keeps FCDB-sized crops around a small subject
-            ("isolation", 3.0, {}),  # leaves more neighbours out as it grows; all-in stays 1.0 (a subject is exact)
+            ("isolation", 3.0, {}),  # more leaves more neighbours out (0: 0.58, 4: 0.79); framed crops drop at 4
         ],
         "searcher": ("consensus", {}),
         # A user's subject is exact and every candidate holds it, so a border can only cut a neighbour, and
