@@ -133,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     queries = grounding_queries(args.text)
     rows: list[tuple[str, float, str]] = []
 
-    # model-free scorers of the vlm pipeline that this checkout can build (the offline "default" needs its model)
+    # model-free scorers of the vlm pipeline that this checkout can build (the offline "quality" needs its model)
     scorers, missing = [], []
     for name, weight, scorer_args in PIPELINE_CONFIGS["vlm"]["scorers"]:
         try:

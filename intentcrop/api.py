@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+import warnings
+from typing import Any, Mapping, Sequence
 
-from intentcrop import defaults
 from intentcrop.core.intent import Intent
 from intentcrop.core.result import CropResult
-from intentcrop.pipeline import CropOutput, create_pipeline
+from intentcrop.errors import InvalidIntentError
+from intentcrop.pipeline import PIPELINE_CONFIGS, CropOutput, create_pipeline
 
 
 def make_intent(
@@ -16,7 +17,7 @@ def make_intent(
     subject: Any = None,
     ratio: "str | float | Sequence | None" = None,
     size: "str | tuple[int, int] | None" = None,
-    k: int = defaults.K,
+    k: int | None = None,
     min_scale: float | None = None,
     max_scale: float = 1.0,
     padding: float | None = None,
@@ -32,6 +33,14 @@ def make_intent(
                   min_scale=min_scale, max_scale=max_scale, padding=padding)
 
 
+def choose_method(intent: Intent) -> str:
+    """The method `crop()` uses when none is given: "vlm" for a text or query image, "subject" for a subject
+    alone, else "default"."""
+    if intent.text is not None or intent.query_image is not None:
+        return "vlm"
+    return "subject" if intent.subject is not None else "default"
+
+
 def crop(
     image: Any,
     text: str | None = None,
@@ -40,14 +49,16 @@ def crop(
     subject: Any = None,
     ratio: "str | float | Sequence | None" = None,
     size: "str | tuple[int, int] | None" = None,
-    k: int = defaults.K,
+    k: int | None = None,
     min_scale: float | None = None,
     max_scale: float = 1.0,
     padding: float | None = None,
-    pipeline: str | None = None,
+    method: str | None = None,
+    options: "Mapping[str, Any] | None" = None,
     model: "str | Sequence[str] | None" = None,
     device: str | None = None,
     return_output: bool = False,
+    pipeline: str | None = None,
     **pipeline_overrides: Any,
 ) -> "list[CropResult] | CropOutput":
     """Crop `image` (path, bytes, PIL image or array) the way the intent asks.
@@ -55,25 +66,34 @@ def crop(
     ratio: '16:9', 1.5, 'original', or a list of them (k crops are returned for each).
     size:  exact output size, '1080x1350' or (1080, 1350); the crop has its ratio and
            `result.crop(image)` is resized to it.
-    pipeline: a name in PIPELINE_CONFIGS; None picks "vlm" when there is a text or query image, "subject" for a
-              subject alone, else "default".
+    k:     crops per ratio (None: the options' k, 3 by default).
+    method: a name in PIPELINE_CONFIGS ("default", "subject", "vlm"); None picks "vlm" when there is a text or
+            query image, "subject" for a subject alone, else "default". `pipeline=` is its old name.
+    options: tunables for this call, fields of `intentcrop.defaults.Defaults` by name, e.g.
+             {"grid_bins": 10, "grounding": {"tie_score": 0.9}} (or "grounding.tie_score": 0.9); they override the
+             method's own options, which override `defaults.DEFAULTS`. An unknown name or a wrong type is an
+             InvalidIntentError naming it.
     model: a model for the vision-language stages, or a list of them (one per role): a short name
            ("owlvit-b32", "owlv2-b16", "clip-b32", "clip-l14"), a hub id, or a folder saved with
            save_pretrained. OWL-ViT/OWLv2 models replace the grounder's, CLIP/SigLIP ones the scorers'.
     device: "cpu", "cuda", "cuda:N", "mps" or "auto" for every model-backed stage (default: auto).
-    Returns the crops best first (a `CropOutput` with candidates and timings if return_output).
+    Returns the crops best first (a `CropOutput` with candidates, timings and options if return_output).
     """
+    if pipeline is not None:
+        if method is not None:
+            raise InvalidIntentError(f"give method= (or its old name pipeline=), not both: method={method!r}, "
+                                     f"pipeline={pipeline!r}")
+        warnings.warn("intentcrop.crop(pipeline=...) is now method=...", DeprecationWarning, stacklevel=2)
+        method = pipeline
     intent = make_intent(text, query_image, subject, ratio, size, k, min_scale, max_scale, padding)
-    if pipeline is None:
-        if intent.text is not None or intent.query_image is not None:
-            pipeline = "vlm"
-        else:
-            pipeline = "subject" if intent.subject is not None else "default"
+    if method is None:
+        method = choose_method(intent)
+    elif method not in PIPELINE_CONFIGS:
+        raise InvalidIntentError(f"unknown method {method!r}; known: {', '.join(sorted(PIPELINE_CONFIGS))}")
     if model is not None or device is not None:
         from intentcrop.models.routing import model_overrides
-        from intentcrop.pipeline import PIPELINE_CONFIGS
 
-        base = dict(PIPELINE_CONFIGS.get(pipeline, {}), **pipeline_overrides)
+        base = dict(PIPELINE_CONFIGS.get(method, {}), **pipeline_overrides)
         pipeline_overrides = {**pipeline_overrides, **model_overrides(base, model, device)}
-    output = create_pipeline(pipeline, **pipeline_overrides).run(image, intent)
+    output = create_pipeline(method, **pipeline_overrides).run(image, intent, options=options)
     return output if return_output else output.results

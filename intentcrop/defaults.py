@@ -1,149 +1,276 @@
-"""Every tunable default in one place, with the reason for its value (as smartcrop.js does).
+"""Every tunable default in one place, with the reason for its value (smartcrop.js's `DEFAULTS` + options).
 
-Stages read these at call time, so a user may override one by assigning to it, or pass the
-corresponding argument to `intentcrop.crop`.
+`DEFAULTS` is one frozen `Defaults` object. A pipeline config may carry `"options": {...}` and a single call
+`options={...}` (CLI `--option KEY=VALUE`); each call merges them in that order, DEFAULTS <- pipeline options <-
+call options, and puts the result on the context (`ctx.options`), which every stage reads at call time:
+
+    intentcrop.crop(image, options={"grid_bins": 10, "grounding": {"tie_score": 0.9}})
+    intentcrop.crop(image, options={"grounding.tie_score": 0.9})          # the same, one dotted key
+    create_pipeline("default", options={"k": 5})                           # a pipeline's own layer
+
+Nothing here is bound at import: a process-wide change replaces the object,
+`intentcrop.defaults.DEFAULTS = DEFAULTS.merged({...})`; assigning an old module constant (`defaults.K = 5`)
+is an error, since it would change nothing. The measurements behind the values: docs/experiments.md.
 """
 
-# -- intent ------------------------------------------------------------------------------------
-K = 3  # crops returned by default: a best pick plus two alternatives is what a UI can show.
-MIN_SCALE = 0.5  # free-form: a crop's side is at least this share of the image's side: FCDB/GAICD human
-#                   crops keep more than half of each side in almost all cases.
-GROUNDED_MIN_SCALE = 0.1  # with a subject, text or query image the region sets how small a crop may be (it must
-#                           still contain it); 0.5 would force a small subject into a mostly-background crop.
-GROUNDED_SAFETY_MARGIN = 0.15  # a model's box is a guess that often cuts its object by a few pixels: candidate crops
-#   must hold it grown by this share of its size per side (inside the image). A subject is exact. World benchmark,
-#   seeds 1 and 2 (300 scenes each, attribute texts without | with a ratio, all-in / exclusion), before zoom-in
-#   refinement (GROUND_REFINE_WINDOWS): 0.05 0.891 / 0.896 | 0.916 / 0.883 and 0.885 / 0.882 | 0.923 / 0.870; 0.10
-#   0.933 / 0.891 | 0.950 / 0.867 and 0.923 / 0.875 | 0.933 / 0.868; 0.15 0.958 / 0.879 | 0.958 / 0.856 and 0.952 /
-#   0.867 | 0.933 / 0.853. Keeping what was asked for comes first. A grounding source missing below uses this.
-GROUNDED_SAFETY_MARGINS = {"text": 0.10, "query_image": 0.15}  # ... per source, with refinement on. Refined text boxes
-#   are sharper, so 0.10 holds the target as often as 0.15 did and leaves more out (same benchmark: 0.10 0.950 / 0.895
-#   | 0.950 / 0.872 and 0.962 / 0.877 | 0.942 / 0.856; 0.125 0.950 / 0.888 | 0.958 / 0.864 and 0.962 / 0.868 | 0.942
-#   / 0.852). Query images lose targets at 0.10 (all-in 0.924 -> 0.908 and 0.942 -> 0.875 on seeds 1 and 2, without
-#   a ratio), so they keep 0.15.
-MIN_RATIO, MAX_RATIO = 1 / 10, 10.0  # beyond 10:1 a "crop" is a strip; refuse rather than guess.
-MAX_OUTPUT_PIXELS = 100_000_000  # an exact --size larger than this is surely a typo.
+from __future__ import annotations
 
-# -- image input -------------------------------------------------------------------------------
-MAX_IMAGE_PIXELS = 178_956_970  # Pillow's own decompression-bomb limit (2x its warning level).
-ANALYSIS_SIDE = 256  # long side of the downscaled copy that saliency and edge maps are computed on:
-#                      crops are judged at composition scale, not pixel scale, and it keeps a
-#                      1024-px image under a few ms per map.
+import dataclasses
+import difflib
+import sys
+import types
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Mapping
 
-# -- proposals ---------------------------------------------------------------------------------
-GRID_BINS = 12  # GAIC (Zeng et al.) divides each side into 12 bins for grid anchors ...
-GRID_MAX_OFFSET_BINS = 4  # ... and lets each edge move at most this many bins in from the border.
-GRID_MIN_AREA = 0.5  # ... keeping anchors with at least half the image's area (their constraint).
-GRID_MAX_ASPECT_CHANGE = 2.0  # free-form anchors keep their aspect within 0.5x..2x of the image's.
-RATIO_SCALES = 10  # exact-ratio candidates: this many sizes between min_scale and the largest fit,
-RATIO_POSITIONS = 9  # and this many positions along the free axis for each size.
-NMS_IOU = 0.98  # drop candidates that are near-duplicates of a better one before scoring.
+from intentcrop.errors import InvalidIntentError
 
-# -- selection ---------------------------------------------------------------------------------
-DIVERSITY_IOU = 0.85  # the k results differ: a result overlapping a better one more than this is skipped.
-SUBJECT_MARGIN = 0.0  # least margin around a subject, as a share of its size (scorers choose more).
+if TYPE_CHECKING:
+    from intentcrop.ground.config import GroundingConfig
 
-# -- vision-language models (intentcrop.models, intentcrop.ground, intentcrop.score.clip) ------------
-GROUND_MAX_PHRASES = 6  # noun phrases queried besides the full text: more adds text-encoder time, not recall.
-GROUND_MIN_SCORE = 0.05  # OWL-ViT match probability below which nothing is grounded (its own demos use ~0.1;
-#                           lower because a crop region tolerates a loose match better than a detector does).
-GROUND_MIN_RELATIVE_SCORE = 0.15  # a match is kept only if it scores at least this share of the best match ...
-GROUND_MIN_RELATIVE_AREA = 0.1  # ... and is at least this share of the best box's area (ClipCrop drops tiny ones),
-#   and then only if the text names it (each phrase's best, "three dogs"' best three), it ties with the best or it
-#   outlines a kept thing again (ground.fusion). World benchmark, tuning seed 1, attribute texts without a ratio,
-#   all-in / exclusion: ClipCrop's rule (also keep any match within one best-box diagonal) 0.93 / 0.82; named and
-#   ties only 0.90 / 0.91 (the second outlines guarded against boxes that cut the target); all three 0.95 / 0.86.
-GROUND_TIE_SCORE = 0.8  # ... a match scoring this share of the best is as likely: keep both rather than guess (same
-#   benchmark: off 0.93 / 0.90, 0.8 0.95 / 0.86, 0.7 0.98 / 0.83; groups of two 0.91 -> 0.95 all-in at 0.8).
-#   Re-checked with the fill range and border cuts below and isolation 2 on seeds 1 and 2 (300 scenes each,
-#   attribute texts without a ratio): 0.8 0.924 / 0.884 and 0.913 / 0.865, 0.9 0.916 / 0.904 and 0.885 / 0.878,
-#   off 0.916 / 0.914 and 0.865 / 0.886 -- a tie is often a look-alike, but when it is the target, leaving it out
-#   fails the user outright.
-GROUND_SAME_THING_IOU = 0.3  # ... a match overlapping a kept box by this IoU outlines the same thing (NMS at 0.5
-#   already merged closer ones); a second thing beside it overlaps far less.
-GROUND_RELATION_MIN_SCORE = 0.01  # "the red circle left of the blue square" (or "... on the left", where
-#   GROUND_MIN_RELATIVE_SCORE of the best also applies): a subject match this likely may be the one the relation
-#   picks (while the best reaches GROUND_MIN_SCORE). OWL-ViT often scores the second of two twins far below the
-#   first; the relation is what tells them apart.
-GROUND_PER_QUERY = 3  # boxes kept per query phrase ("three dogs" is several boxes), after NMS at 0.5 IoU.
-GROUND_VERIFY_CANDIDATES = 8  # with a verifier (pipeline "vlm"): candidate boxes per query phrase CLIP re-scores.
-GROUND_VERIFY_WEIGHT = 1.0  # how much CLIP's opinion counts against OWL-ViT's: p * exp(weight * logit_scale * (sim -
-#   max sim)) (ground.verify). Same benchmark before the fusion rules above, attribute all-in / exclusion: no
-#   verifier 0.73 / 0.65, weight 0.5 0.93 / 0.80, 1 0.93 / 0.82, 2 0.90 / 0.82, 3 0.90 / 0.83 (query images: 0.85,
-#   0.83, 0.80 all-in at 0.5, 1, 3).
-GROUND_VERIFY_MARGIN = 0.3  # CLIP sees each candidate grown by this share of its size on every side (context helps).
-GROUND_REFINE_WINDOWS = (0.25, 0.5)  # zoom-in refinement (ground.refine): a small kept box is re-detected in windows
-#   around it grown by these shares of its size, and the union of the re-detections replaces it (() turns it off).
-#   The world's OWL-ViT, seed 1, attribute texts, its best box: mean IoU with the true box 0.755 -> 0.835 (one window
-#   at 0.35), held whole with a 15 % margin 0.899 -> 0.941 (union of three windows). Pipeline, seeds 1 and 2 (300
-#   scenes each, attribute texts without | with a ratio, all-in / exclusion; 10 % margin as above): none 0.933 /
-#   0.891 | 0.950 / 0.867 and 0.923 / 0.875 | 0.933 / 0.868; these two windows 0.950 / 0.895 | 0.950 / 0.872 and
-#   0.962 / 0.877 | 0.942 / 0.856 (all texts 0.920 / 0.740 -> 0.922 / 0.751 and 0.880 / 0.727 -> 0.889 / 0.733
-#   against the 15 % margin without refinement); three windows (0.25, 0.35, 0.5) the same within 0.008.
-#   Windows twice the box or more lose the object (the model never saw it that large: IoU 0.65 at 1.0).
-GROUND_REFINE_MAX_PATCHES = 6.0  # ... only boxes whose longer side spans fewer patches of the model's input grid than
-#   this (a box's edges are good to about a patch): every world object (16-patch grid), objects under a quarter
-#   of the image for OWL-ViT B/32 (24 patches), under a tenth for OWLv2 B/16 (60). Each window costs a forward pass.
-GROUND_REFINE_MIN_IOU = 0.3  # ... a window's re-detection must overlap the box by this IoU: the same object, not a
-#   neighbour that also fits the query (the same threshold as GROUND_SAME_THING_IOU).
-GROUND_REFINE_BATCH = 8  # ... windows per forward pass (a batch of OWLv2's 960 px inputs takes ~0.5 GB each).
-GROUND_RECHECK_MIN_RELATIVE = 0.7  # closer look between contenders (ground.refine.recheck_contenders): for a text
-#   naming one thing or a query image, the things scoring at least this share of the best are each looked at again
-#   in the refinement windows, and the closer look's probabilities replace the first look's scores. Measured on the
-#   world's attribute texts (seeds 1, 2 tuning, 3 held out; target kept / target alone / a tie kept, of the cases):
-#   first look 0.924 / 0.874 / 0.076, 0.981 / 0.922 / 0.058, 0.892 / 0.856 / 0.072.
-GROUND_RECHECK_TIE_SCORE = 0.9  # ... contenders within this share of the best up close stay a tie (up close every
-#   contender is likely, so probabilities are closer together than at the first look's GROUND_TIE_SCORE). With 0.7
-#   and 0.9: 0.933 / 0.882 / 0.076, 0.990 / 0.961 / 0.029, 0.892 / 0.883 / 0.009. End to end (README, issue 5)
-#   it raised exclusion on 7 of 8 seed/ratio runs at about the same all-in.
-CLIP_BATCH_SIZE = 16  # crops per forward pass in exact mode: larger gives no speed-up on a CPU.
-CLIP_EXACT_MAX_CANDIDATES = 8  # mode="auto": exact encoding up to this many crops, pooled (one pass) above.
-CLIP_ROI_SAMPLES = 4  # RoIAlign samples per side when pooling patch tokens over a crop (Mask R-CNN uses 2 per bin).
-CLIP_TEXT_TEMPLATE = "a photo of {}"  # CLIP's own zero-shot template: plain text scores lower for the same match.
-VLM_WEIGHTS = {"content": 1.0, "quality": 0.3, "composition": 0.3, "aesthetics": 0.3, "area": 2.0,
-               "isolation": 4.0}  # pipeline "vlm" (each scorer's total z-scored within the image, then weighted).
-#   Every candidate already holds the grounded region, so the question is how much room to leave and where: the
-#   framing/area term keeps the region's fill in a range, isolation (what else the crop holds, where its borders
-#   run) sends the room to background and carries most weight, what was asked for (clip_text) comes next; crop
-#   quality (the offline "default" scorer, which likes large crops), CLIP composition and aesthetic prompts break
-#   ties. Chosen on the world benchmark's tuning seeds 1 and 2; the README reports seed 0. Area 0.3 -> 2.0 and
-#   quality 0.5 -> 0.3 raised exclusion on attribute texts from 0.69 to 0.76 at equal all-in (seed 1). Isolation,
-#   with the fill range and border cuts below and a 10 % safety margin (seeds 1 and 2, 300 scenes each, attribute
-#   texts without a ratio, all-in / exclusion): 2 0.924 / 0.884 and 0.913 / 0.865, 3 0.933 / 0.889 and 0.913 /
-#   0.872, 4 0.933 / 0.891 and 0.923 / 0.875, 6 0.941 / 0.895 and 0.913 / 0.879; the earlier defaults (isolation 1,
-#   fill 0.4, no cuts) 0.933 / 0.855 and 0.894 / 0.846.
-FRAME_MIN_FILL, FRAME_MAX_FILL = 0.4, 0.6  # "framing" scorer: the grounded region should fill this share of the crop
-#   -- tight enough to read as the subject, loose enough to keep context. Any fill in the range is as good, so
-#   isolation chooses where the room goes. Seed 1, 300 scenes, attribute texts, all-in / exclusion without | with a
-#   ratio (measured with ties off, isolation 2, 10 % margin): fill 0.4 exactly 0.924 / 0.899 | 0.941 / 0.899,
-#   0.4-0.6 0.916 / 0.914 | 0.941 / 0.905. Subjects (seed 1, 100 scenes, exclusion free | ratio): 0.744 | 0.763 ->
-#   0.758 | 0.775.
-ISOLATION_REGION_PAD = 0.1  # "isolation" scorer: salient content within this share of the region's size around it
-#                             is the region's own edge (saliency maps are blurred), not something else in the crop.
-ISOLATION_LOOKALIKE_WEIGHT = 1.0  # ... and a whole rejected look-alike inside the crop costs as much as foreign
-#                                   salient content equal to the region's own.
-ISOLATION_CUT_WEIGHT = 0.2  # ... and a border through content this many times as salient as the image's mean costs as
-#   much as that foreign share. Same benchmark as the fill range: 0 0.908 / 0.918 | 0.899 / 0.911, 0.2 0.916 / 0.914 |
-#   0.941 / 0.905, 0.5 0.933 / 0.902 | 0.941 / 0.877, 1.0 0.941 / 0.887 | 0.941 / 0.861 (0.5 with ties and isolation
-#   4 on seeds 1 and 2: 0.941 / 0.873 and 0.904 / 0.848). It saves targets whose model box stops short of their edge;
-#   more of it keeps whole neighbours in rather than cutting them. A subject is exact: there it is 0 (pipeline).
-CLIP_POOLING = "attention"  # pooled mode: the CLS token re-attends to the box's tokens in the last layer (exact
-#                             for the whole image); "roi_align" averages last-layer patch tokens instead.
 
-# -- offline crop quality (intentcrop.score.features / heuristic / learned, intentcrop.search.consensus) --------
-CONSENSUS_TOP = 20  # the best crop is the score-weighted mean of this many top candidates (box voting): it cancels
-#                     the grid's 1/12 steps and near-tie noise (+2 IoU points in 5-fold CV on FCDB train) ...
-CONSENSUS_TEMPERATURE = 1.0  # ... weighted by softmax(score / this): the listwise-trained model's scores are
-#                              log-probabilities already, so 1 is its own calibration.
-FACE_CUT_PENALTY = 8.0  # learned scorer's fixed prior: a border must not slice a face. Log-odds per unit of cut depth:
-#                         a halved face (0.5) makes a crop ~50x less likely, a trimmed chin (~0.05) ~1.5x; 5-fold
-#                         CV on FCDB train is unchanged by it (3% of images have a face), the sample portrait needs it.
-SUBJECT_FRAMING_WEIGHT = 1.0  # pipeline "subject": weight of the framing term beside crop quality (both z-scored).
-#   Quality alone keeps FCDB-sized crops around a small subject (world benchmark, tuning seed 1: 0.05 of other
-#   objects left out); 1.0 makes the subject the picture's subject (0.60 left out), all-in unchanged at 1.0.
-SUBJECT_ISOLATION_WEIGHT = 3.0  # pipeline "subject": weight of the isolation term (what else the crop holds). World
-#   benchmark, tuning seed 1, 120 scenes: 0 -> 0.58 / 0.63 of other objects left out (free / with a ratio),
-#   2 -> 0.75 / 0.79, 4 -> 0.79 / 0.83; all-in 1.0 throughout, framed 1.0 / 0.79 -> 0.77 at 4.
-SUBJECT_CUT_WEIGHT = 0.0  # pipeline "subject": the isolation scorer's cut_weight. A user's subject is exact and every
-#   candidate holds it, so a border can only cut a neighbour, and avoiding that keeps whole neighbours in (seed 1,
-#   100 scenes, exclusion free | ratio: 0.2 0.758 | 0.775, 0 0.795 | 0.822; all-in 1.0 either way).
+def _grounding_config() -> "GroundingConfig":
+    # imported here: intentcrop.ground's package imports modules that read this one
+    from intentcrop.ground.config import GroundingConfig
+
+    return GroundingConfig()
+
+
+@dataclass(frozen=True)
+class Defaults:
+    # -- intent
+    k: int = 3  # crops returned per ratio: a best pick plus two alternatives is what a UI can show
+    min_scale: float = 0.5  # free-form: a crop keeps at least this share of each side, as FCDB/GAICD human crops do
+    grounded_min_scale: float = 0.1  # with a subject, text or query image the region sets how small a crop may be
+    # a model's box is a guess that often cuts its object by a few pixels: crops must hold it grown by this share of
+    # its size per side (a subject is exact); keeping what was asked for comes first. Other sources than these two:
+    grounded_safety_margin: float = 0.15
+    text_safety_margin: float = 0.10  # refined text boxes are sharper: 0.10 keeps targets as 0.15 did, leaves more out
+    query_image_safety_margin: float = 0.15  # query-image boxes lose targets at 0.10
+    min_ratio: float = 0.1  # beyond 1:10 ...
+    max_ratio: float = 10.0  # ... or 10:1 a "crop" is a strip: refuse rather than guess
+    max_output_pixels: int = 100_000_000  # an exact output size larger than this is surely a typo
+    # -- image input
+    max_image_pixels: int = 178_956_970  # Pillow's own decompression-bomb limit (twice its warning level)
+    analysis_side: int = 256  # saliency/edge maps on a copy this long: crops are judged at composition scale
+    # -- proposals (GAIC, Zeng et al. 2019, for the grid)
+    grid_bins: int = 12  # GAIC divides each side into 12 bins for grid anchors ...
+    grid_max_offset_bins: int = 4  # ... lets each edge move at most this many bins in from the border ...
+    grid_min_area: float = 0.5  # ... and keeps anchors with at least half the image's area
+    grid_max_aspect_change: float = 2.0  # free-form anchors keep their aspect within 0.5x..2x of the image's
+    ratio_scales: int = 10  # exact-ratio candidates: this many sizes between min_scale and the largest fit ...
+    ratio_positions: int = 9  # ... and this many positions along the free axis for each size
+    # -- search
+    consensus_top: int = 20  # box voting over this many top candidates cancels the grid's steps and near-ties
+    consensus_temperature: float = 1.0  # softmax(score / this): the quality model's scores are log-probabilities
+    local_top: int = 8  # searcher "local": refine this many of the best candidates per ratio ...
+    local_rounds: int = 3  # ... in this many rounds ...
+    local_first_step: float = 0.04  # ... moving edges by this share of the side first, halving each round
+    # -- selection
+    diversity_iou: float = 0.85  # the k results differ: one overlapping a better one more than this is skipped
+    # -- offline crop quality (scorer "quality")
+    face_cut_penalty: float = 8.0  # a border must not slice a face (a halved one: ~50x less likely); faces are too
+    #                                rare in FCDB (3 %) for the model to learn it, so it is a fixed prior
+    # -- framing and isolation (scorers "framing", "isolation")
+    frame_min_fill: float = 0.4  # the grounded region fills at least this share of the crop (reads as the subject)
+    frame_max_fill: float = 0.6  # ... and at most this (keeps context); any fill between is as good: isolation decides
+    isolation_region_pad: float = 0.1  # salient content this close around the region is its own (blurred) edge
+    isolation_lookalike_weight: float = 1.0  # a whole rejected look-alike costs as much as the region's salience
+    isolation_cut_weight: float = 0.2  # a border through salient content costs: it saves targets whose model box
+    #                                    stops short; more of it keeps whole neighbours in rather than cutting them
+    # -- CLIP (intentcrop.score.clip, ground.verify)
+    clip_batch_size: int = 16  # crops per forward pass in exact mode: larger gives no speed-up on a CPU
+    clip_exact_max_candidates: int = 8  # mode "auto": exact encoding up to this many crops, pooled above
+    clip_roi_samples: int = 4  # RoIAlign samples per side when pooling patch tokens (Mask R-CNN uses 2 per bin)
+    clip_text_template: str = "a photo of {}"  # CLIP's own zero-shot template: plain text scores lower
+    clip_pooling: str = "attention"  # pooled mode: the CLS token re-attends to the box's tokens ("roi_align")
+    # -- text / query-image grounding: the fields of intentcrop.ground.config.GroundingConfig, with their reasons
+    grounding: GroundingConfig = field(default_factory=_grounding_config)
+
+    def __post_init__(self) -> None:
+        for name in ("k", "analysis_side", "grid_bins", "ratio_scales", "ratio_positions", "consensus_top",
+                     "local_top", "clip_batch_size", "clip_roi_samples", "max_output_pixels", "max_image_pixels"):
+            _check(name, getattr(self, name) >= 1, "at least 1")
+        for name in ("grounded_safety_margin", "text_safety_margin", "query_image_safety_margin",
+                     "grid_max_offset_bins", "local_rounds", "local_first_step", "face_cut_penalty",
+                     "isolation_region_pad", "isolation_lookalike_weight", "isolation_cut_weight",
+                     "clip_exact_max_candidates"):
+            _check(name, getattr(self, name) >= 0, ">= 0")
+        for name in ("min_scale", "grounded_min_scale", "grid_min_area", "diversity_iou"):
+            _check(name, 0 < getattr(self, name) <= 1, "in (0, 1]")
+        _check("grid_max_aspect_change", self.grid_max_aspect_change >= 1, ">= 1")
+        _check("consensus_temperature", self.consensus_temperature > 0, "> 0")
+        _check("min_ratio", 0 < self.min_ratio <= 1 <= self.max_ratio, "in (0, 1] with max_ratio >= 1")
+        _check("frame_min_fill", 0 < self.frame_min_fill <= self.frame_max_fill <= 1,
+               "in (0, frame_max_fill] with frame_max_fill <= 1")
+        _check("clip_pooling", self.clip_pooling in ("attention", "roi_align"), "'attention' or 'roi_align'")
+
+    def merged(self, options: "Mapping[str, Any] | Defaults | None" = None) -> "Defaults":
+        """These defaults with `options` replacing fields by name: a nested mapping (or dotted keys,
+        "grounding.tie_score") merges into `grounding`. Unknown names and wrong types are an
+        InvalidIntentError naming them."""
+        if options is None:
+            return self
+        if isinstance(options, Defaults):
+            return options
+        if not isinstance(options, Mapping):
+            raise InvalidIntentError(f"options must be a mapping of option names to values, got {options!r}")
+        flat: dict[str, Any] = {}
+        nested: dict[str, dict[str, Any]] = {}
+        for key, value in options.items():
+            head, _, rest = str(key).partition(".")
+            if rest:
+                nested.setdefault(head, {})[rest] = value
+            else:
+                flat[head] = value
+        fields = {f.name: f for f in dataclasses.fields(self)}
+        _unknown(set(flat) | set(nested), fields, "")
+        changes: dict[str, Any] = {}
+        for name, value in flat.items():
+            if name == "grounding":
+                if isinstance(value, type(self.grounding)):
+                    changes[name] = value
+                    continue
+                if not isinstance(value, Mapping):
+                    raise InvalidIntentError(f"option grounding must be a mapping of grounding options, got {value!r}")
+                nested["grounding"] = {**value, **nested.get("grounding", {})}
+            else:
+                changes[name] = _coerce(name, fields[name].type, value)
+        for name, sub in nested.items():
+            if name != "grounding":
+                raise InvalidIntentError(f"option {name} has no sub-options (only grounding does): "
+                                         f"{', '.join(f'{name}.{k}' for k in sub)}")
+            base = changes.get("grounding", self.grounding)
+            gfields = {f.name: f for f in dataclasses.fields(base)}
+            _unknown(set(sub), gfields, "grounding.")
+            try:
+                changes["grounding"] = dataclasses.replace(
+                    base, **{k: _coerce(f"grounding.{k}", gfields[k].type, v) for k, v in sub.items()})
+            except ValueError as exc:
+                if isinstance(exc, InvalidIntentError):
+                    raise
+                raise InvalidIntentError(f"grounding options: {exc}") from None
+        return dataclasses.replace(self, **changes) if changes else self
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every option by name (grounding as a nested dict), as `merged` takes them."""
+        return dataclasses.asdict(self)
+
+
+def _check(name: str, ok: bool, need: str) -> None:
+    if not ok:
+        raise InvalidIntentError(f"option {name} must be {need}")
+
+
+def _unknown(names: set[str], fields: Mapping[str, Any], prefix: str) -> None:
+    unknown = sorted(names - set(fields))
+    if not unknown:
+        return
+    hints = []
+    for name in unknown:
+        close = difflib.get_close_matches(name, list(fields), n=1)
+        hints.append(f"{prefix}{name}" + (f" (did you mean {prefix}{close[0]}?)" if close else ""))
+    where = "intentcrop.ground.config.GroundingConfig" if prefix else "intentcrop.defaults.Defaults"
+    raise InvalidIntentError(f"unknown option{'s' if len(unknown) > 1 else ''} {', '.join(hints)}; the options "
+                             f"are the fields of {where}: {', '.join(prefix + n for n in fields)}")
+
+
+_NUMBER_TYPES = (int, float)
+
+
+def _coerce(name: str, type_name: Any, value: Any) -> Any:
+    """`value` as the field's type (an int is a fine float; a list a fine tuple), else a clear error."""
+    kind = str(type_name).replace("typing.", "")
+    is_number = isinstance(value, _NUMBER_TYPES) and not isinstance(value, bool) or _is_numpy_number(value)
+    if kind == "int":
+        if is_number and float(value) == int(value) and not isinstance(value, float):
+            return int(value)
+        need = "an integer"
+    elif kind == "float":
+        if is_number:
+            return float(value)
+        need = "a number"
+    elif kind == "bool":
+        if isinstance(value, bool):
+            return value
+        need = "true or false"
+    elif kind == "str":
+        if isinstance(value, str):
+            return value
+        need = "a string"
+    elif kind.startswith("tuple"):
+        if isinstance(value, (list, tuple)) and all(
+                isinstance(v, _NUMBER_TYPES) and not isinstance(v, bool) or _is_numpy_number(v) for v in value):
+            return tuple(float(v) for v in value)
+        need = "a list of numbers"
+    else:  # a type this check does not know: let the dataclass decide
+        return value
+    raise InvalidIntentError(f"option {name} must be {need}, got {value!r}")
+
+
+def _is_numpy_number(value: Any) -> bool:
+    numpy = sys.modules.get("numpy")
+    return numpy is not None and isinstance(value, (numpy.integer, numpy.floating))
+
+
+# The other constants this module had, and the option that replaced each (for the error naming it).
+_RENAMED = {
+    "K": "k", "MIN_SCALE": "min_scale", "GROUNDED_MIN_SCALE": "grounded_min_scale",
+    "GROUNDED_SAFETY_MARGIN": "grounded_safety_margin",
+    "GROUNDED_SAFETY_MARGINS": "text_safety_margin / query_image_safety_margin", "MIN_RATIO": "min_ratio",
+    "MAX_RATIO": "max_ratio", "MAX_OUTPUT_PIXELS": "max_output_pixels", "MAX_IMAGE_PIXELS": "max_image_pixels",
+    "ANALYSIS_SIDE": "analysis_side", "GRID_BINS": "grid_bins", "GRID_MAX_OFFSET_BINS": "grid_max_offset_bins",
+    "GRID_MIN_AREA": "grid_min_area", "GRID_MAX_ASPECT_CHANGE": "grid_max_aspect_change",
+    "RATIO_SCALES": "ratio_scales", "RATIO_POSITIONS": "ratio_positions", "DIVERSITY_IOU": "diversity_iou",
+    "CONSENSUS_TOP": "consensus_top", "CONSENSUS_TEMPERATURE": "consensus_temperature",
+    "FACE_CUT_PENALTY": "face_cut_penalty", "FRAME_MIN_FILL": "frame_min_fill", "FRAME_MAX_FILL": "frame_max_fill",
+    "ISOLATION_REGION_PAD": "isolation_region_pad", "ISOLATION_LOOKALIKE_WEIGHT": "isolation_lookalike_weight",
+    "ISOLATION_CUT_WEIGHT": "isolation_cut_weight",
+    "GROUND_MAX_PHRASES": "grounding.max_phrases", "GROUND_PER_QUERY": "grounding.per_query",
+    "GROUND_MIN_SCORE": "grounding.min_score", "GROUND_MIN_RELATIVE_SCORE": "grounding.min_relative_score",
+    "GROUND_MIN_RELATIVE_AREA": "grounding.min_relative_area", "GROUND_TIE_SCORE": "grounding.tie_score",
+    "GROUND_SAME_THING_IOU": "grounding.same_thing_iou",
+    "GROUND_RELATION_MIN_SCORE": "grounding.relation_min_score",
+    "GROUND_VERIFY_CANDIDATES": "grounding.verify_candidates", "GROUND_VERIFY_WEIGHT": "grounding.verify_weight",
+    "GROUND_VERIFY_MARGIN": "grounding.verify_margin", "GROUND_REFINE_WINDOWS": "grounding.refine_windows",
+    "GROUND_REFINE_MAX_PATCHES": "grounding.refine_max_patches", "GROUND_REFINE_MIN_IOU": "grounding.refine_min_iou",
+    "GROUND_REFINE_BATCH": "grounding.refine_batch", "GROUND_RECHECK_MIN_RELATIVE": "grounding.recheck_min_relative",
+    "GROUND_RECHECK_TIE_SCORE": "grounding.recheck_tie_score",
+    "CLIP_BATCH_SIZE": "clip_batch_size", "CLIP_EXACT_MAX_CANDIDATES": "clip_exact_max_candidates",
+    "CLIP_ROI_SAMPLES": "clip_roi_samples", "CLIP_TEXT_TEMPLATE": "clip_text_template", "CLIP_POOLING": "clip_pooling",
+}
+
+
+def _current() -> Defaults:
+    """DEFAULTS, built on first use: its GroundingConfig comes from intentcrop.ground, whose modules import this
+    one, so it cannot be built while this module loads."""
+    current = globals().get("DEFAULTS")
+    if current is None:
+        built = Defaults()  # importing intentcrop.ground may come back here once; both builds are equal
+        current = globals().setdefault("DEFAULTS", built)
+    return current
+
+
+def __getattr__(name: str) -> Any:
+    if name == "DEFAULTS":
+        return _current()
+    if name in _RENAMED:
+        raise AttributeError(f"intentcrop.defaults.{name} is now the option {_RENAMED[name]!r}: read "
+                             f"DEFAULTS.{_RENAMED[name].split(' ')[0]} or ctx.options, pass options={{...}} to override")
+    raise AttributeError(f"module 'intentcrop.defaults' has no attribute {name!r}")
+
+
+class _DefaultsModule(types.ModuleType):
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _RENAMED:
+            raise AttributeError(
+                f"assigning intentcrop.defaults.{name} would change nothing: pass options={{...}} per call, a "
+                "pipeline config's 'options', or replace intentcrop.defaults.DEFAULTS = DEFAULTS.merged({...})")
+        if name == "DEFAULTS" and not isinstance(value, Defaults):
+            raise TypeError(f"intentcrop.defaults.DEFAULTS must be a Defaults, got {type(value).__name__}")
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _DefaultsModule
+
+if TYPE_CHECKING:
+    DEFAULTS: Defaults

@@ -1,16 +1,26 @@
-"""The pipeline: propose -> ground -> score -> search -> select, with each stage a registered backend.
+"""The pipeline: preprocess -> ground -> propose -> score -> search -> select, each stage a registered backend.
 
-Configs are data (a dict per named pipeline, as open_clip keeps model configs), `create_pipeline`
-is the one factory, and `Pipeline.__call__` keeps preprocess / forward / postprocess apart so the
-stages can be batched or moved to a device without touching each other.
+preprocess loads the image and merges the call's options; ground finds the region the intent names (a subject's
+box, or a model's boxes for a text or query image); propose makes candidate crops that hold that region; score
+rates them with the config's weighted scorers; search refines the best ones; select (`postprocess`) returns the
+k best, mutually different crops per ratio.
+
+Configs are data (a dict per named pipeline -- a "method" in `intentcrop.crop(method=...)` -- as open_clip keeps
+model configs), `create_pipeline` is the one factory, and `Pipeline.__call__` keeps preprocess / forward /
+postprocess apart so the stages can be batched or moved to a device without touching each other.
+
+Options: every tunable is a field of `intentcrop.defaults.Defaults`. A config's "options" and the call's
+`options=` are merged over `defaults.DEFAULTS` in that order (DEFAULTS <- config options <- create_pipeline
+options <- run options) into `ctx.options`, which the stages read when they run.
 """
 
 from __future__ import annotations
 
 import copy
+import inspect
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 
@@ -19,47 +29,60 @@ from intentcrop.core.candidates import Candidates
 from intentcrop.core.context import CropContext, Grounding
 from intentcrop.core.intent import Intent
 from intentcrop.core.result import CropResult
+from intentcrop.defaults import Defaults
 from intentcrop.errors import IntentCropError, InvalidIntentError
 from intentcrop.io.image import load_image
 from intentcrop.registry import GROUNDERS, PROPOSERS, SCORERS, SEARCHERS
 from intentcrop.score.base import zscore
 from intentcrop.select import select_top_k
 
-# Named pipelines. Each scorer entry is (registered name, weight, constructor arguments).
+# Named pipelines (the methods of `intentcrop.crop(method=...)`). Each scorer entry is (registered name, weight,
+# constructor arguments); with several scorers each one's total is z-scored within the image, then weighted.
+# "options" (optional) override fields of intentcrop.defaults.Defaults for this pipeline; a call's options
+# override them in turn. Weights and options were chosen on the world benchmark's tuning seeds 1 and 2
+# (measurements: docs/experiments.md).
 PIPELINE_CONFIGS: dict[str, dict[str, Any]] = {
     # Offline, no downloads: the learned crop-quality model (a missing or unreadable model file raises
     # ModelNotAvailableError saying how to train one; the scorer "heuristic" is the model-free alternative).
     "default": {
-        "proposer": ("default", {}),
+        "proposer": ("grid", {}),
         "grounders": {"text": ("owlvit", {}), "query_image": ("owlvit", {}), "subject": ("subject", {})},
-        "scorers": [("default", 1.0, {})],
+        "scorers": [("quality", 1.0, {})],
         "searcher": ("consensus", {}),  # box voting over the top candidates (intentcrop.search.consensus)
     },
     # Subject intents (chosen by `crop()` automatically): crop quality, plus how the subject fills the crop, so a
     # small subject becomes the picture's subject instead of a detail of the free-form crop, and what else the
     # crop holds (isolation), so the room around the subject goes to background rather than to its neighbours.
     "subject": {
-        "proposer": ("default", {}),
+        "proposer": ("grid", {}),
         "grounders": {"subject": ("subject", {})},
-        "scorers": [("default", 1.0, {}), ("framing", defaults.SUBJECT_FRAMING_WEIGHT, {}),
-                    ("isolation", defaults.SUBJECT_ISOLATION_WEIGHT, {"cut_weight": defaults.SUBJECT_CUT_WEIGHT})],
+        "scorers": [
+            ("quality", 1.0, {}),
+            ("framing", 1.0, {}),  # quality alone keeps FCDB-sized crops around a small subject
+            ("isolation", 3.0, {}),  # more leaves more neighbours out (0: 0.58, 4: 0.79); framed crops drop at 4
+        ],
         "searcher": ("consensus", {}),
+        # A user's subject is exact and every candidate holds it, so a border can only cut a neighbour, and
+        # avoiding that keeps whole neighbours in: no border-cut cost here.
+        "options": {"isolation_cut_weight": 0.0},
     },
     # Text / query-image intents (chosen by `crop()` automatically): OWL-ViT grounding with its candidates
-    # verified by the same CLIP model (intentcrop.ground.verify), then CLIP content,
-    # composition and aesthetics, the offline quality scorer, framing (area) and isolation (leave the look-alikes
-    # and other eye-catching things out) -- weights in defaults.VLM_WEIGHTS.
+    # verified by the same CLIP model (intentcrop.ground.verify), then CLIP content, the offline quality scorer,
+    # CLIP composition and aesthetics, framing and isolation. Every candidate already holds the grounded region,
+    # so the question is how much room to leave and where: isolation (leave the look-alikes and other
+    # eye-catching things out) carries most weight, framing keeps the region's fill in range, what was asked for
+    # comes next, and quality (which likes large crops), composition and aesthetics break ties.
     "vlm": {
-        "proposer": ("default", {}),
+        "proposer": ("grid", {}),
         "grounders": {"text": ("owlvit", {"verify": True}), "query_image": ("owlvit", {"verify": True}),
                       "subject": ("subject", {})},
         "scorers": [
-            ("clip_text", defaults.VLM_WEIGHTS["content"], {}),
-            ("default", defaults.VLM_WEIGHTS["quality"], {}),
-            ("clip_prompts", defaults.VLM_WEIGHTS["composition"], {"groups": ("composition",)}),
-            ("clip_prompts", defaults.VLM_WEIGHTS["aesthetics"], {"groups": ("aesthetics",)}),
-            ("framing", defaults.VLM_WEIGHTS["area"], {}),
-            ("isolation", defaults.VLM_WEIGHTS["isolation"], {}),
+            ("clip_text", 1.0, {}),
+            ("quality", 0.3, {}),  # 0.5 -> 0.3 with framing 0.3 -> 2.0 left more look-alikes out at equal all-in
+            ("clip_prompts", 0.3, {"groups": ("composition",)}),
+            ("clip_prompts", 0.3, {"groups": ("aesthetics",)}),
+            ("framing", 2.0, {}),
+            ("isolation", 4.0, {}),  # 2..6 tried: 4 balances targets kept and things left out best on both seeds
         ],
         "searcher": None,
     },
@@ -75,6 +98,7 @@ class CropOutput:
     grounding: Grounding | None
     image_size: tuple[int, int]
     timings: dict[str, float] = field(default_factory=dict)
+    options: Defaults | None = None  # the options the call ran with (not in to_dict)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -99,13 +123,31 @@ def _backend(registry, name: str, args: dict[str, Any]) -> Any:
     return _SHARED_BACKENDS[key]
 
 
+def _takes_options(method: Any) -> bool:
+    """Whether a scorer's `explain` accepts the call's options (`explain(winner, all_terms, options=...)`)."""
+    try:
+        return "options" in inspect.signature(method).parameters
+    except (TypeError, ValueError):
+        return False
+
+
 class Pipeline:
-    def __init__(self, config: dict[str, Any]) -> None:
+    def __init__(self, config: dict[str, Any], options: "Mapping[str, Any] | Defaults | None" = None) -> None:
+        """`config` as in PIPELINE_CONFIGS; `options` override its "options" (both: fields of Defaults)."""
         self.config = config
+        self.options = options
+        self.resolve_options()  # an unknown or mistyped option fails here, not at the first image
+
+    def resolve_options(self, options: "Mapping[str, Any] | Defaults | None" = None) -> Defaults:
+        """DEFAULTS (as it is now) <- the config's "options" <- this pipeline's options <- `options`."""
+        return defaults.DEFAULTS.merged(self.config.get("options")).merged(self.options).merged(options)
 
     # -- stages -------------------------------------------------------------------------------
-    def preprocess(self, image: Any, intent: Intent) -> CropContext:
-        return CropContext(image=load_image(image), intent=intent)
+    def preprocess(self, image: Any, intent: Intent, options: "Mapping[str, Any] | Defaults | None" = None
+                   ) -> CropContext:
+        resolved = self.resolve_options(options)
+        return CropContext(image=load_image(image, max_pixels=resolved.max_image_pixels), intent=intent,
+                           options=resolved)
 
     def ground(self, ctx: CropContext) -> Grounding | None:
         intent = ctx.intent
@@ -153,7 +195,7 @@ class Pipeline:
         return _backend(SEARCHERS, name, dict(args)).search(ctx, candidates, lambda c: self.score(ctx, c))
 
     def postprocess(self, ctx: CropContext, candidates: Candidates, k: int | None = None) -> list[CropResult]:
-        chosen = select_top_k(candidates, ctx.intent.k if k is None else k)
+        chosen = select_top_k(candidates, ctx.k if k is None else k, ctx.options.diversity_iou)
         scorers = self.scorers()
 
         def own_terms(terms: dict, scorer) -> dict:
@@ -173,7 +215,8 @@ class Pipeline:
             box = row.boxes()[0].round()
             reasons: list[str] = []
             for (scorer, _), all_terms in zip(scorers, all_terms_by_scorer):
-                reasons += scorer.explain(own_terms(terms, scorer), all_terms)
+                extra = {"options": ctx.options} if _takes_options(scorer.explain) else {}
+                reasons += scorer.explain(own_terms(terms, scorer), all_terms, **extra)
             results.append(
                 CropResult(
                     box=box,
@@ -193,11 +236,12 @@ class Pipeline:
         reading; the next ones are the best crop of each reading alone (scored in its own pass, with the other
         readings as look-alikes), then the rest of the first pass's crops."""
         readings = ctx.grounding.alternatives if ctx.grounding is not None else []
-        if ctx.intent.k < 2 or not readings:
+        if ctx.k < 2 or not readings:
             return results
         offered: list[CropResult] = []
         for reading in readings:
-            rctx = CropContext(image=ctx.image, intent=ctx.intent, grounding=reading, cache=ctx.cache)
+            rctx = CropContext(image=ctx.image, intent=ctx.intent, grounding=reading, cache=ctx.cache,
+                               options=ctx.options)
             try:
                 candidates = self.propose(rctx)
             except InvalidIntentError:  # this reading alone cannot meet the ratio: nothing to offer for it
@@ -214,20 +258,23 @@ class Pipeline:
             group: list[CropResult] = []
             skipped: list[CropResult] = []
             for r in [first] + [o for o in offered if o.ratio == key] + rest:
-                near = any(r.box.iou(g.box) > defaults.DIVERSITY_IOU for g in group)
+                near = any(r.box.iou(g.box) > ctx.options.diversity_iou for g in group)
                 (skipped if near else group).append(r)
-            group = (group + skipped)[: ctx.intent.k]  # too few distinct ones: the near-duplicates fill up
+            group = (group + skipped)[: ctx.k]  # too few distinct ones: the near-duplicates fill up
             for rank, r in enumerate(group, 1):
                 r.rank = rank
             out += group
         return out
 
     # -- the whole call -------------------------------------------------------------------------
-    def run(self, image: Any, intent: Intent | None = None) -> CropOutput:
+    def run(self, image: Any, intent: Intent | None = None,
+            options: "Mapping[str, Any] | Defaults | None" = None) -> CropOutput:
+        """Crop one image: preprocess -> ground -> propose -> score -> search -> select. `options` override
+        fields of Defaults for this call (over the pipeline's own)."""
         intent = intent or Intent()
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
-        ctx = self.preprocess(image, intent)
+        ctx = self.preprocess(image, intent, options)
         t1 = time.perf_counter()
         ctx.grounding = self.ground(ctx)
         t2 = time.perf_counter()
@@ -241,16 +288,19 @@ class Pipeline:
         results = self.offer_readings(ctx, self.postprocess(ctx, candidates))
         t5 = time.perf_counter()
         timings.update(load=t1 - t0, ground=t2 - t1, propose=t3 - t2, score=t4 - t3, select=t5 - t4, total=t5 - t0)
-        return CropOutput(results, candidates, ctx.grounding, (ctx.width, ctx.height), timings)
+        return CropOutput(results, candidates, ctx.grounding, (ctx.width, ctx.height), timings, ctx.options)
 
-    def __call__(self, image: Any, intent: Intent | None = None) -> list[CropResult]:
-        return self.run(image, intent).results
+    def __call__(self, image: Any, intent: Intent | None = None,
+                 options: "Mapping[str, Any] | Defaults | None" = None) -> list[CropResult]:
+        return self.run(image, intent, options).results
 
 
-def create_pipeline(name: str = "default", **overrides: Any) -> Pipeline:
-    """The one factory: a named config, with any top-level key replaced (e.g. scorers=[...])."""
+def create_pipeline(name: str = "default", options: "Mapping[str, Any] | Defaults | None" = None,
+                    **overrides: Any) -> Pipeline:
+    """The one factory: a named config (a method), with any top-level key replaced (e.g. scorers=[...]);
+    `options` override fields of Defaults over the config's own "options" (which `options=` does not replace)."""
     if name not in PIPELINE_CONFIGS:
         raise KeyError(f"unknown pipeline {name!r}; known: {', '.join(sorted(PIPELINE_CONFIGS))}")
     config = copy.deepcopy(PIPELINE_CONFIGS[name])
     config.update(overrides)
-    return Pipeline(config)
+    return Pipeline(config, options=options)

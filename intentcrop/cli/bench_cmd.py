@@ -37,7 +37,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                        help="limit to these intents (repeatable; default all three)")
     world.add_argument("--device", default="cpu", help="cpu, cuda, mps or auto (default cpu)")
     world.add_argument("--min-scale", type=float, default=None,
-                       help="least crop side as a share of the image side for conditioned crops (default 0.1)")
+                       help="least crop side as a share of the image side for conditioned crops (default: the option "
+                       "grounded_min_scale, 0.1)")
     world.add_argument("--json", metavar="OUT", default=None, help="also write the table and every case as JSON")
     world.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     return p
@@ -47,8 +48,7 @@ def run(args: argparse.Namespace) -> int:
     if getattr(args, "target", None) != "world":
         print("intentcrop bench: choose a target, e.g. `intentcrop bench world`", file=sys.stderr)
         return 2
-    from intentcrop.world.bench import (CONDITIONED_MIN_SCALE, DEFAULT_SCENES, INTENTS, format_table, run_world_bench,
-                                        write_json)
+    from intentcrop.world.bench import DEFAULT_SCENES, INTENTS, format_table, run_world_bench, write_json
 
     n_scenes = DEFAULT_SCENES if args.scenes is None else args.scenes
     if n_scenes < 1:
@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
         result = run_world_bench(
             n_scenes=n_scenes, seed=args.seed, models=tuple(args.model) if args.model else None,
             intents=tuple(args.intent) if args.intent else INTENTS, device=args.device,
-            min_scale=CONDITIONED_MIN_SCALE if args.min_scale is None else args.min_scale, progress=progress,
+            min_scale=args.min_scale, progress=progress,
         )
     except (IntentCropError, FileNotFoundError) as exc:
         print(f"intentcrop bench world: {exc}", file=sys.stderr)

@@ -12,6 +12,7 @@ from typing import Any
 from intentcrop import defaults
 from intentcrop.errors import IntentCropError
 from intentcrop.io.image import encode_image, load_image, output_format, save_image
+from intentcrop.pipeline import PIPELINE_CONFIGS
 
 _BOX_RE = re.compile(r"^\s*-?\d+(\.\d+)?\s*(,\s*-?\d+(\.\d+)?\s*){3}$")
 
@@ -27,6 +28,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "  intentcrop crop photo.jpg --size 1080x1350 --out portrait.jpg\n"
         "  intentcrop crop photo.jpg --text 'the dog on the left' --json\n"
         "  intentcrop crop photo.jpg --subject 120,40,380,400 --debug why.png\n"
+        "  intentcrop crop photo.jpg --method default --option grid_bins=10 --option grounding.tie_score=0.9\n"
         "  intentcrop crop photo.jpg --out - > best.png",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -40,10 +42,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     shape.add_argument("--ratio", action="append", metavar="W:H",
                        help="aspect ratio, e.g. 16:9, 4/5, 1.5, square, original; repeat for several (k crops each)")
     shape.add_argument("--size", metavar="WxH", help="exact output size, e.g. 1080x1350 (fixes the ratio)")
-    shape.add_argument("-k", type=int, default=defaults.K, help=f"crops per ratio (default {defaults.K})")
+    options = defaults.DEFAULTS
+    shape.add_argument("-k", type=int, default=None, help=f"crops per ratio (default: option k, {options.k})")
     shape.add_argument("--min-scale", type=float, default=None,
-                       help=f"smallest crop side as a share of the image side (default {defaults.MIN_SCALE}, or "
-                       f"{defaults.GROUNDED_MIN_SCALE} with --text/--query-image/--subject: the region sets the size)")
+                       help=f"smallest crop side as a share of the image side (default {options.min_scale}, or "
+                       f"{options.grounded_min_scale} with --text/--query-image/--subject: the region sets the size)")
     shape.add_argument("--max-scale", type=float, default=1.0, help="largest crop side share (default 1)")
     out = p.add_argument_group("output")
     out.add_argument("--out", metavar="DIR|FILE|-",
@@ -54,6 +57,13 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     out.add_argument("--json", action="store_true", help="print one JSON object per image (boxes, scores, reasons)")
     out.add_argument("--debug", metavar="FILE|DIR", help="write an overlay showing candidates, winners and scores")
     out.add_argument("--overwrite", action="store_true", help="allow replacing existing output files")
+    how = p.add_argument_group("method and options")
+    how.add_argument("--method", choices=sorted(PIPELINE_CONFIGS), metavar="NAME",
+                     help=f"the named pipeline to crop with: {', '.join(sorted(PIPELINE_CONFIGS))} (default: vlm "
+                     "with --text/--query-image, subject with --subject, else default)")
+    how.add_argument("--option", action="append", metavar="KEY=VALUE", default=[],
+                     help="override a tunable (a field of intentcrop.defaults.Defaults), repeatable; VALUE is read "
+                     "as JSON where it parses, else as text: --option grid_bins=10 --option grounding.tie_score=0.9")
     models = p.add_argument_group("models")
     models.add_argument("--model", action="append", metavar="PATH|HUB_ID",
                         help="a model to use instead of the default: a crop-quality model file (.npz), or a "
@@ -76,6 +86,27 @@ def _parse_subject(value: str | None) -> Any:
     if not Path(value).exists():
         raise IntentCropError(f"--subject {value!r}: neither a box 'x1,y1,x2,y2' nor an existing mask file")
     return load_image(value, mode="L")
+
+
+def parse_options(items: "list[str] | None") -> dict[str, Any]:
+    """`--option KEY=VALUE` strings -> an options mapping (dotted keys kept, for Defaults.merged); checked
+    against the defaults, so an unknown name or a wrong type fails before any image is read."""
+    out: dict[str, Any] = {}
+    for item in items or []:
+        key, sep, text = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise IntentCropError(f"--option {item!r}: write KEY=VALUE, e.g. --option grid_bins=10")
+        try:
+            value = json.loads(text)
+        except ValueError:
+            value = text  # a bare word: a string option (clip_pooling=roi_align)
+        out[key] = value
+    try:
+        defaults.DEFAULTS.merged(out)
+    except IntentCropError as exc:
+        raise IntentCropError(f"--option: {exc}") from None
+    return out
 
 
 def _plan_outputs(args, inputs: list[Path]) -> tuple[str, Path | None]:
@@ -106,6 +137,11 @@ def _crop_kwargs(args) -> dict[str, Any]:
         min_scale=args.min_scale,
         max_scale=args.max_scale,
     )
+    if args.method:
+        kwargs["method"] = args.method
+    options = parse_options(args.option)
+    if options:
+        kwargs["options"] = options
     if args.model:
         kwargs["model"] = args.model if len(args.model) > 1 else args.model[0]
     if args.device:
@@ -120,7 +156,8 @@ def run(args) -> int:
     try:
         mode, target = _plan_outputs(args, inputs)
         kwargs = _crop_kwargs(args)
-        intentcrop.make_intent(**{k: v for k, v in kwargs.items() if k not in ("model", "device")})  # fail fast
+        intentcrop.make_intent(**{k: v for k, v in kwargs.items()
+                                  if k not in ("model", "device", "method", "options")})  # fail fast
     except (IntentCropError, ValueError) as exc:
         _error(None, str(exc))
         return 2

@@ -54,8 +54,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
     gaicd = benchmarks.add_parser(
         "gaicd", help="ranking of annotated candidate crops vs. MOS: Acc_K/N, wAcc, SRCC, PCC",
-        description="Score each image's annotated candidate crops with intentcrop's default scorer and compare "
-        "the ranking with the crops' mean opinion scores.",
+        description="Score each image's annotated candidate crops with a pipeline's scorers (default: the quality "
+        "scorer of the default pipeline) and compare the ranking with the crops' mean opinion scores.",
     )
     gaicd.add_argument("--data", required=True, metavar="DIR", help="folder with annotations.jsonl and images/")
     gaicd.add_argument("--split", help="only rows with this split (default: all rows)")

@@ -1,8 +1,9 @@
 """`intentcrop train TARGET`: learn a model from data, deterministically from a seed.
 
-  intentcrop train default --data ../shared/datasets/fcdb --out model.npz --seed 0 [--folds 5] [--limit N]
+  intentcrop train quality --data ../shared/datasets/fcdb --out model.npz --seed 0 [--folds 5] [--limit N]
 
-`default` learns the offline crop-quality model (the default scorer) from FCDB's human crops; the
+`quality` (old name: `default`) learns the offline crop-quality model (the scorer "quality") from FCDB's human
+crops; the
 packaged `intentcrop/data/crop_quality.npz` is this command's output with --seed 0. Other targets
 (e.g. `world`) register themselves here when their module is present.
 """
@@ -16,14 +17,14 @@ from pathlib import Path
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
-        "train", help="train a model (the default crop-quality model, ...) from data",
+        "train", help="train a model (the crop-quality model, ...) from data",
         description="Train a model from data, deterministically given --seed.",
-        epilog="example:\n  intentcrop train default --data ../shared/datasets/fcdb --out model.npz --seed 0",
+        epilog="example:\n  intentcrop train quality --data ../shared/datasets/fcdb --out model.npz --seed 0",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     targets = parser.add_subparsers(dest="target", metavar="TARGET")
     default = targets.add_parser(
-        "default", help="the offline crop-quality model (default scorer) from FCDB human crops",
+        "quality", aliases=["default"], help="the offline crop-quality model (scorer \"quality\") from FCDB human crops",
         description="Learn the crop-quality model that `intentcrop crop` uses by default: hand-crafted features "
         "of candidate crops, ranked against FCDB's human crops with a listwise loss; the model shape is chosen "
         "by k-fold cross-validation on train (dev is never read). Use the result with `intentcrop crop --model "
@@ -47,12 +48,12 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
-    if getattr(args, "target", None) != "default":
-        print("intentcrop train: choose a target, e.g. `intentcrop train default --data DIR --out FILE.npz`",
+    if getattr(args, "target", None) not in ("quality", "default"):
+        print("intentcrop train: choose a target, e.g. `intentcrop train quality --data DIR --out FILE.npz`",
               file=sys.stderr)
         return 2
     from intentcrop.errors import IntentCropError
-    from intentcrop.train.quality import train_default
+    from intentcrop.train.quality import train_quality
 
     out = Path(args.out)
     if out.exists() and not args.overwrite:
@@ -61,10 +62,10 @@ def run(args) -> int:
     if args.limit is not None and args.limit < 2:
         print("intentcrop train: --limit must be at least 2 images", file=sys.stderr)
         return 2
-    command = "intentcrop train default --data DIR --out FILE --seed {}{}{}".format(
+    command = "intentcrop train quality --data DIR --out FILE --seed {}{}{}".format(
         args.seed, f" --folds {args.folds}", f" --limit {args.limit}" if args.limit else "")
     try:
-        train_default(args.data, out, seed=args.seed, folds=args.folds, limit=args.limit, cache_dir=args.cache,
+        train_quality(args.data, out, seed=args.seed, folds=args.folds, limit=args.limit, cache_dir=args.cache,
                       command=command, progress=not args.quiet)
     except IntentCropError as exc:
         print(f"intentcrop train: {exc}", file=sys.stderr)

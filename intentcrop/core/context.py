@@ -1,4 +1,7 @@
-"""`CropContext`: one image being cropped, its intent, and caches the stages share.
+"""`CropContext`: one image being cropped, its intent, the call's options, and caches the stages share.
+
+`ctx.options` is the `Defaults` this call merged (DEFAULTS <- pipeline config options <- call options): stages
+read their tunables from it when they run.
 
 Stages compute expensive things (downscaled copies, saliency maps, model embeddings) once per
 image through `ctx.cached(key, fn)`, so several scorers can use the same map.
@@ -15,6 +18,7 @@ from PIL import Image
 from intentcrop import defaults
 from intentcrop.core.box import Box
 from intentcrop.core.intent import Intent
+from intentcrop.defaults import Defaults
 
 
 @dataclass
@@ -61,6 +65,16 @@ class CropContext:
     intent: Intent
     grounding: Grounding | None = None
     cache: dict[str, Any] = field(default_factory=dict)
+    options: Defaults | None = None  # None: defaults.DEFAULTS as it is when the context is made
+
+    def __post_init__(self) -> None:
+        if self.options is None:
+            self.options = defaults.DEFAULTS
+
+    @property
+    def k(self) -> int:
+        """Crops per ratio: the intent's, else the options'."""
+        return self.options.k if self.intent.k is None else int(self.intent.k)
 
     @property
     def width(self) -> int:
@@ -77,15 +91,18 @@ class CropContext:
         if self.intent.min_scale is not None:
             return self.intent.min_scale
         grounded = self.grounding is not None and self.grounding.region is not None
-        return min(defaults.GROUNDED_MIN_SCALE if grounded else defaults.MIN_SCALE, self.intent.max_scale)
+        options = self.options
+        return min(options.grounded_min_scale if grounded else options.min_scale, self.intent.max_scale)
 
     def cached(self, key: str, compute: Callable[[], Any]) -> Any:
         if key not in self.cache:
             self.cache[key] = compute()
         return self.cache[key]
 
-    def small(self, long_side: int = defaults.ANALYSIS_SIDE) -> tuple[np.ndarray, float]:
-        """A downscaled RGB float32 array (0..1) and the factor from original to small pixels."""
+    def small(self, long_side: int | None = None) -> tuple[np.ndarray, float]:
+        """A downscaled RGB float32 array (0..1) and the factor from original to small pixels (long side:
+        options.analysis_side unless given)."""
+        long_side = self.options.analysis_side if long_side is None else long_side
 
         def compute() -> tuple[np.ndarray, float]:
             scale = min(1.0, long_side / max(self.width, self.height))

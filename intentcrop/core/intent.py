@@ -51,10 +51,11 @@ def parse_ratio(value: "str | float | int | Sequence[float]") -> float:
         raise InvalidIntentError(f"unknown aspect ratio {value!r}")
     if not np.isfinite(ratio) or ratio <= 0:
         raise InvalidIntentError(f"aspect ratio {value!r} must be a positive finite number")
-    if not (defaults.MIN_RATIO <= ratio <= defaults.MAX_RATIO):
+    options = defaults.DEFAULTS
+    if not (options.min_ratio <= ratio <= options.max_ratio):
         raise InvalidIntentError(
             f"aspect ratio {value!r} ({ratio:.4g}) is outside the supported range "
-            f"{defaults.MIN_RATIO:g}..{defaults.MAX_RATIO:g}"
+            f"{options.min_ratio:g}..{options.max_ratio:g}"
         )
     return ratio
 
@@ -72,8 +73,9 @@ def parse_size(value: "str | Sequence[int]") -> tuple[int, int]:
         raise InvalidIntentError(f"unknown output size {value!r}: give WIDTHxHEIGHT")
     if w <= 0 or h <= 0:
         raise InvalidIntentError(f"output size {value!r} must have a positive width and height")
-    if w * h > defaults.MAX_OUTPUT_PIXELS:
-        raise InvalidIntentError(f"output size {value!r} is larger than {defaults.MAX_OUTPUT_PIXELS} pixels")
+    limit = defaults.DEFAULTS.max_output_pixels
+    if w * h > limit:
+        raise InvalidIntentError(f"output size {value!r} is larger than {limit} pixels")
     return w, h
 
 
@@ -94,7 +96,7 @@ class Intent:
     subject:       a Box, an (x1, y1, x2, y2) tuple in image pixels, or a mask (array / image) that must stay in.
     ratios:        one or several aspect ratios (width/height) to produce; each crop meets one exactly.
     size:          exact output size (width, height); implies its ratio, the cropped image is resized to it.
-    k:             how many crops to return.
+    k:             how many crops to return per ratio (None: the call's options, `Defaults.k`).
     min_scale, max_scale: crop side length bounds, as fractions of the image's side (min_scale None: the
                    default for the intent, see CropContext.min_scale).
     padding:       extra margin around a subject, as a fraction of the subject's size (None: chosen by scorers).
@@ -105,7 +107,7 @@ class Intent:
     subject: Any = None
     ratios: list[float] | None = None
     size: tuple[int, int] | None = None
-    k: int = defaults.K
+    k: int | None = None
     min_scale: float | None = None
     max_scale: float = 1.0
     padding: float | None = None
@@ -129,9 +131,9 @@ class Intent:
                     "do not also ask for a different ratio"
                 )
             self.ratios = [size_ratio]
-        if not isinstance(self.k, (int, np.integer)) or self.k < 1:
+        if self.k is not None and (not isinstance(self.k, (int, np.integer)) or self.k < 1):
             raise InvalidIntentError(f"k must be a positive integer, got {self.k!r}")
-        if not (0 < (self.min_scale if self.min_scale is not None else min(defaults.GROUNDED_MIN_SCALE, self.max_scale))
+        if not (0 < (self.min_scale if self.min_scale is not None else min(defaults.DEFAULTS.grounded_min_scale, self.max_scale))
                 <= self.max_scale <= 1):
             raise InvalidIntentError(
                 f"need 0 < min_scale <= max_scale <= 1, got min_scale={self.min_scale}, max_scale={self.max_scale}"

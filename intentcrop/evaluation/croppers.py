@@ -2,7 +2,7 @@
 
 `ratio` is given only in the ratio-aware protocol (the human crop's width / height); a cropper must then
 return a crop of that aspect. Baselines: `center` (90 % of each side, centred), `whole` (the whole image),
-`smartcrop` (the smartcrop.py 0.5 package); `intentcrop` is this project's default pipeline.
+`smartcrop` (the smartcrop.py 0.5 package); `intentcrop` is this project's default method (pipeline).
 """
 
 from __future__ import annotations
@@ -126,17 +126,17 @@ class SmartcropCropper:
 
 
 class IntentCropCropper:
-    """This project's default pipeline: `intentcrop.crop(path, k=1, ratio=ratio)`'s best crop."""
+    """This project's default method: `intentcrop.crop(path, k=1, ratio=ratio)`'s best crop."""
 
     name = "intentcrop"
 
-    def __init__(self, pipeline: str = "default") -> None:
-        self.pipeline = pipeline
+    def __init__(self, method: str = "default") -> None:
+        self.method = method
 
     def __call__(self, image_path: Path, ratio: float | None = None) -> Box:
         import intentcrop  # late: the package imports this module's package only on demand
 
-        results = intentcrop.crop(image_path, k=1, ratio=ratio, pipeline=self.pipeline)
+        results = intentcrop.crop(image_path, k=1, ratio=ratio, method=self.method)
         if not results:
             raise IntentCropError(f"{image_path}: intentcrop returned no crop")
         return results[0].box

@@ -22,10 +22,16 @@ import numpy as np
 
 from intentcrop.core.box import Box, pairwise_iou
 from intentcrop.core.context import Grounding
-from intentcrop.ground.config import GroundingConfig
 from intentcrop.ground.phrases import Position, Relation
 
-_DEFAULTS = GroundingConfig()
+
+
+def _or_defaults(**given: "float | None") -> list[float]:
+    """Each given value, or (None) the grounding option of that name as it is now (never bound at import)."""
+    from intentcrop.defaults import DEFAULTS
+
+    names = {"subject_min_score": "relation_min_score"}
+    return [getattr(DEFAULTS.grounding, names.get(k, k)) if v is None else v for k, v in given.items()]
 
 
 @dataclass(frozen=True)
@@ -35,9 +41,10 @@ class Match:
     phrase: str
 
 
-def top_boxes_per_query(xyxy: np.ndarray, scores: np.ndarray, per_query: int = _DEFAULTS.per_query,
+def top_boxes_per_query(xyxy: np.ndarray, scores: np.ndarray, per_query: int | None = None,
                         nms_iou: float = 0.5) -> list[list[int]]:
     """For each query (column of scores (P, Q)), up to `per_query` token indices, best first, after greedy NMS."""
+    (per_query,) = _or_defaults(per_query=per_query)
     out = []
     for q in range(scores.shape[1]):
         order = np.argsort(-scores[:, q], kind="stable")
@@ -69,14 +76,17 @@ def phrase_count(phrase: str) -> int:
 def fuse_matches(
     matches: list[Match],
     source: str,
-    min_score: float = _DEFAULTS.min_score,
-    min_relative_score: float = _DEFAULTS.min_relative_score,
-    min_relative_area: float = _DEFAULTS.min_relative_area,
-    tie_score: float = _DEFAULTS.tie_score,
-    same_thing_iou: float = _DEFAULTS.same_thing_iou,
+    min_score: float | None = None,
+    min_relative_score: float | None = None,
+    min_relative_area: float | None = None,
+    tie_score: float | None = None,
+    same_thing_iou: float | None = None,
 ) -> Grounding:
     """Keep the best match and those consistent with it; region = their union (None if nothing scores
     `min_score`). The result is never strict: a model's guess may be overruled by the crop constraints."""
+    min_score, min_relative_score, min_relative_area, tie_score, same_thing_iou = _or_defaults(
+        min_score=min_score, min_relative_score=min_relative_score, min_relative_area=min_relative_area,
+        tie_score=tie_score, same_thing_iou=same_thing_iou)
     matches = sorted((m for m in matches if m.box.area > 0), key=lambda m: -m.score)
     if not matches or matches[0].score < min_score:
         return Grounding(boxes=[], scores=[], phrases=[], region=None, strict=False, source=source)
@@ -149,9 +159,9 @@ def fuse_relation(
     matches: list[Match],
     relation: Relation,
     source: str,
-    min_score: float = _DEFAULTS.min_score,
-    same_thing_iou: float = _DEFAULTS.same_thing_iou,
-    subject_min_score: float = _DEFAULTS.relation_min_score,
+    min_score: float | None = None,
+    same_thing_iou: float | None = None,
+    subject_min_score: float | None = None,
     **fusion_args: float,
 ) -> Grounding:
     """The subject that stands in `relation` to the anchor: of the pairs (subject match, anchor match) that are
@@ -162,6 +172,8 @@ def fuse_relation(
     look-alikes the relation ruled out. The anchor only locates: it is not part of the region. Without an
     anchor match or a pair that satisfies the relation the relation cannot decide, and the subject's matches
     are fused as for a plain text (`fuse_matches`)."""
+    min_score, same_thing_iou, subject_min_score = _or_defaults(
+        min_score=min_score, same_thing_iou=same_thing_iou, subject_min_score=subject_min_score)
     subjects = sorted((m for m in matches if m.phrase == relation.subject and m.box.area > 0), key=lambda m: -m.score)
     anchors = [m for m in matches if m.phrase == relation.anchor and m.score >= min_score and m.box.area > 0]
     pairs = [(s.score * a.score, i, s) for i, s in enumerate(subjects) for a in anchors
@@ -190,10 +202,10 @@ def fuse_position(
     matches: list[Match],
     position: Position,
     source: str,
-    min_score: float = _DEFAULTS.min_score,
-    min_relative_score: float = _DEFAULTS.min_relative_score,
-    same_thing_iou: float = _DEFAULTS.same_thing_iou,
-    subject_min_score: float = _DEFAULTS.relation_min_score,
+    min_score: float | None = None,
+    min_relative_score: float | None = None,
+    same_thing_iou: float | None = None,
+    subject_min_score: float | None = None,
     **fusion_args: float,
 ) -> Grounding:
     """The subject match lying furthest toward `position.side` ("the dog on the left": the leftmost dog, by box
@@ -202,6 +214,9 @@ def fuse_position(
     relative floor keeps a stray weak box at the edge from winning). Its other outlines (IoU >= same_thing_iou)
     join the region; the other subject matches are the look-alikes. Nothing reaching `min_score` -> no region, as
     `fuse_matches`."""
+    min_score, min_relative_score, same_thing_iou, subject_min_score = _or_defaults(
+        min_score=min_score, min_relative_score=min_relative_score, same_thing_iou=same_thing_iou,
+        subject_min_score=subject_min_score)
     subjects = sorted((m for m in matches if m.box.area > 0), key=lambda m: -m.score)
     if not subjects or subjects[0].score < min_score:
         return fuse_matches(subjects, source, min_score=min_score, min_relative_score=min_relative_score,

@@ -5,7 +5,7 @@
 `plan` parses the intent once (ground.plan: plain text, relation, position or query image), `detect` runs the
 plan's one detection pass (ground.detect, with the model wrapper `intentcrop.models.owlvit.OwlVit`), and
 `decide` verifies, fuses, rechecks and refines (ground.decide). The tunables are one `GroundingConfig`:
-the call's (`ctx.options.grounding` where the context carries options, else the defaults) with the
+the call's (`ctx.options.grounding`: the defaults merged with the pipeline's and the call's options) with the
 grounder's own `config` overrides on top.
 """
 
@@ -49,15 +49,13 @@ class OwlVitGrounder:
 
     def config_for(self, ctx: CropContext) -> GroundingConfig:
         """The call's grounding config with this grounder's overrides on top."""
-        options = getattr(ctx, "options", None)
-        base = options.grounding if options is not None else GroundingConfig()
-        return base.merged(self.overrides)
+        return ctx.options.grounding.merged(self.overrides)
 
-    def verifier(self, config: GroundingConfig) -> ClipVerifier | None:
+    def verifier(self, config: GroundingConfig, prompt_template: str | None = None) -> ClipVerifier | None:
         if not self.verify:
             return None
         return ClipVerifier(self.verifier_model, self.device, self.dtype, weight=config.verify_weight,
-                            margin=config.verify_margin)
+                            margin=config.verify_margin, prompt_template=prompt_template)
 
     def ground(self, ctx: CropContext) -> Grounding:
         intent = ctx.intent
@@ -68,7 +66,8 @@ class OwlVitGrounder:
         query = self._query_image(ctx) if the_plan.kind == "image" else None
         matches = detect(self.detector, ctx.image, the_plan, query)
         looks = CloserLooks(self.detector, ctx.image, config, query)
-        return decide(the_plan, matches, config, ctx.image, looks, self.verifier(config), query)
+        verifier = self.verifier(config, ctx.options.clip_text_template)
+        return decide(the_plan, matches, config, ctx.image, looks, verifier, query)
 
     @staticmethod
     def _query_image(ctx: CropContext) -> Any:

@@ -32,9 +32,10 @@ class ClipVerifier:
 
     def __init__(self, model: Any = None, device: str | None = None, dtype: Any = None,
                  weight: float = GroundingConfig.verify_weight, margin: float = GroundingConfig.verify_margin,
-                 prompt_template: str = defaults.CLIP_TEXT_TEMPLATE) -> None:
+                 prompt_template: str | None = None) -> None:
         self.model, self.device, self.dtype = model, device, dtype
-        self.weight, self.margin, self.prompt_template = float(weight), float(margin), prompt_template
+        self.weight, self.margin = float(weight), float(margin)
+        self.prompt_template = prompt_template or defaults.DEFAULTS.clip_text_template  # made per call: read now
 
     @property
     def encoder(self) -> Any:

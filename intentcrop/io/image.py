@@ -41,7 +41,7 @@ def load_image(source: Any, mode: str = "RGB", max_pixels: int | None = None) ->
     Raises ImageLoadError naming the input and the problem.
     """
     name = _describe(source)
-    limit = defaults.MAX_IMAGE_PIXELS if max_pixels is None else max_pixels
+    limit = defaults.DEFAULTS.max_image_pixels if max_pixels is None else max_pixels
     if isinstance(source, Image.Image):
         image = source
     elif isinstance(source, np.ndarray):

@@ -12,7 +12,7 @@ Crops are embedded in one of two ways:
             does. One forward pass for any number of candidates; `benchmarks/bench_vlm.py` measures the
             Spearman rank agreement of both poolings with exact.
 
-mode="auto" (the default) uses exact for at most `defaults.CLIP_EXACT_MAX_CANDIDATES` candidates (where
+mode="auto" (the default) uses exact for at most `exact_max_candidates` (option `clip_exact_max_candidates`) candidates (where
 it is cheap and best) and pooled above that (the ~90 candidates of a normal call). SigLIP has no CLS
 token to stand in for, so it always uses exact.
 
@@ -57,11 +57,11 @@ class ClipEncoder:
     role = SCORING
 
     def __init__(self, model: Any = None, device: str | None = None, dtype: Any = None,
-                 batch_size: int = defaults.CLIP_BATCH_SIZE) -> None:
+                 batch_size: int | None = None) -> None:
         from intentcrop.models.loading import load_clip_model
 
         self.loaded = load_clip_model(model, device=device, dtype=dtype)
-        self.batch_size = int(batch_size)
+        self.batch_size = int(batch_size) if batch_size is not None else None  # None: the clip_batch_size option
         self._text_cache: dict[str, np.ndarray] = {}
 
     # -- basics ---------------------------------------------------------------------------------
@@ -131,24 +131,26 @@ class ClipEncoder:
             return model.visual_projection(out.pooler_output)
         return _features(model.get_image_features(pixel_values=pixel_values))
 
-    def encode_images(self, images: Sequence[Image.Image]) -> np.ndarray:
-        """(N, D) unit-norm embeddings of whole images, each preprocessed by the model's processor."""
+    def encode_images(self, images: Sequence[Image.Image], batch_size: int | None = None) -> np.ndarray:
+        """(N, D) unit-norm embeddings of whole images, each preprocessed by the model's processor, `batch_size`
+        per forward pass (None: this encoder's, else the clip_batch_size option)."""
         import torch
 
+        batch = batch_size or self.batch_size or defaults.DEFAULTS.clip_batch_size
         rows = []
         with torch.inference_mode():
-            for start in range(0, len(images), self.batch_size):
-                chunk = images[start:start + self.batch_size]
+            for start in range(0, len(images), batch):
+                chunk = images[start:start + batch]
                 rows.append(self._normalize(self._project_cls(self._pixel_values(chunk))))
         return np.concatenate(rows) if rows else np.zeros((0, self.embed_dim), np.float32)
 
-    def encode_crops_exact(self, image: Image.Image, xyxy: np.ndarray) -> np.ndarray:
+    def encode_crops_exact(self, image: Image.Image, xyxy: np.ndarray, batch_size: int | None = None) -> np.ndarray:
         """Cut every box out and encode it (the reference embedding of a crop). A box thinner than MIN_CROP_SIDE
         pixels (a model's degenerate guess) is widened to it around its centre: the processor cannot resize a
         zero-pixel side."""
         boxes = np.asarray(xyxy).reshape(-1, 4)
         crops = [image.crop(encodable_window(box, image.width, image.height)) for box in boxes]
-        return self.encode_images(crops)
+        return self.encode_images(crops, batch_size)
 
     # -- pooled ---------------------------------------------------------------------------------
     def pooled_input_size(self, width: int, height: int) -> tuple[int, int]:
@@ -191,7 +193,7 @@ class ClipEncoder:
         return tokens.reshape(gh, gw, -1).permute(2, 0, 1).contiguous()
 
     def pool_crops(self, state: dict[str, Any], xyxy: np.ndarray, width: int, height: int,
-                   pooling: str | None = None) -> np.ndarray:
+                   pooling: str | None = None, roi_samples: int | None = None) -> np.ndarray:
         """Pooled (N, D) embeddings of boxes (original pixels) from one `image_state`.
 
         pooling="attention" (default): the last layer runs for the CLS token alone, once per box, with its
@@ -202,14 +204,15 @@ class ClipEncoder:
         projection (the patch tokens standing in for the CLS token)."""
         import torch
 
-        pooling = pooling or defaults.CLIP_POOLING
+        pooling = pooling or defaults.DEFAULTS.clip_pooling
+        roi_samples = roi_samples or defaults.DEFAULTS.clip_roi_samples
         xyxy = np.asarray(xyxy, dtype=np.float64).reshape(-1, 4)
         model = self.loaded.model
         vision = model.vision_model
         with torch.inference_mode():
             if pooling == "roi_align":
                 grid = self.token_grid(state)
-                feats = roi_align_tokens(grid.float(), xyxy, width, height, samples=defaults.CLIP_ROI_SAMPLES)
+                feats = roi_align_tokens(grid.float(), xyxy, width, height, samples=roi_samples)
                 cls = feats.to(self.loaded.dtype)
             elif pooling == "attention":
                 coverage = torch.as_tensor(box_coverage(xyxy, width, height, *state["grid"]), dtype=torch.float32)
@@ -222,13 +225,14 @@ class ClipEncoder:
     def encode_crops_pooled(self, image: Image.Image, xyxy: np.ndarray, pooling: str | None = None) -> np.ndarray:
         return self.pool_crops(self.image_state(image), xyxy, *image.size, pooling=pooling)
 
-    def resolve_mode(self, mode: str, n: int) -> str:
+    def resolve_mode(self, mode: str, n: int, exact_max_candidates: int | None = None) -> str:
         if mode not in MODES:
             raise IntentCropError(f"unknown CLIP scoring mode {mode!r}; use one of {', '.join(MODES)}")
         if self.architecture != "clip":
             return "exact"
         if mode == "auto":
-            return "exact" if n <= defaults.CLIP_EXACT_MAX_CANDIDATES else "pooled"
+            limit = defaults.DEFAULTS.clip_exact_max_candidates if exact_max_candidates is None else exact_max_candidates
+            return "exact" if n <= limit else "pooled"
         return mode
 
 

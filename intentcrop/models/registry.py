@@ -24,7 +24,7 @@ from intentcrop.errors import ModelNotAvailableError
 # which role (`model_arguments`), and `intentcrop.models.routing` routes a user's models by it.
 GROUNDING = "grounding"
 SCORING = "scoring"
-QUALITY = "crop-quality"  # the offline crop-quality model: a numpy .npz made by `intentcrop train default`
+QUALITY = "quality"  # the offline crop-quality model: a numpy .npz made by `intentcrop train quality`
 
 # transformers model_type -> role. Architectures are what a folder's config.json says it is.
 ARCHITECTURE_ROLES: dict[str, str] = {

@@ -1,4 +1,4 @@
-"""Stage 1, propose: candidate crop boxes for one image and intent."""
+"""Stage 3, propose: candidate crop boxes for one image and intent."""
 
 from intentcrop.propose.geometry import (
     contains_mask,
@@ -9,9 +9,9 @@ from intentcrop.propose.geometry import (
     ratio_windows,
     subject_windows,
 )
-from intentcrop.propose.proposer import DefaultProposer, Proposer
+from intentcrop.propose.proposer import GridProposer, Proposer
 
 __all__ = [
-    "DefaultProposer", "Proposer", "contains_mask", "dedupe", "grid_anchors", "largest_ratio_window",
+    "GridProposer", "Proposer", "contains_mask", "dedupe", "grid_anchors", "largest_ratio_window",
     "ratio_window_size", "ratio_windows", "subject_windows",
 ]

@@ -18,14 +18,20 @@ from intentcrop.errors import InvalidIntentError
 def grid_anchors(
     width: int,
     height: int,
-    bins: int = defaults.GRID_BINS,
-    max_offset_bins: int = defaults.GRID_MAX_OFFSET_BINS,
-    min_area: float = defaults.GRID_MIN_AREA,
-    max_aspect_change: float = defaults.GRID_MAX_ASPECT_CHANGE,
+    bins: int | None = None,
+    max_offset_bins: int | None = None,
+    min_area: float | None = None,
+    max_aspect_change: float | None = None,
 ) -> np.ndarray:
     """GAIC-style anchors (Zeng et al. 2019): each side split into `bins`; the left/top edge sits in one of the
     first `max_offset_bins`+1 bin lines and the right/bottom edge in one of the last; anchors keep at least
-    `min_area` of the image and an aspect within 1/max_aspect_change..max_aspect_change of the image's."""
+    `min_area` of the image and an aspect within 1/max_aspect_change..max_aspect_change of the image's.
+    An argument left None is read from `defaults.DEFAULTS` (grid_*) when called."""
+    options = defaults.DEFAULTS
+    bins = options.grid_bins if bins is None else bins
+    max_offset_bins = options.grid_max_offset_bins if max_offset_bins is None else max_offset_bins
+    min_area = options.grid_min_area if min_area is None else min_area
+    max_aspect_change = options.grid_max_aspect_change if max_aspect_change is None else max_aspect_change
     offsets = np.arange(max_offset_bins + 1)
     xs1 = np.round(offsets * width / bins)
     xs2 = np.round(width - offsets * width / bins)
@@ -88,17 +94,22 @@ def ratio_windows(
     width: int,
     height: int,
     ratio: float,
-    min_scale: float = defaults.MIN_SCALE,
+    min_scale: float | None = None,
     max_scale: float = 1.0,
-    scales: int = defaults.RATIO_SCALES,
-    positions: int = defaults.RATIO_POSITIONS,
+    scales: int | None = None,
+    positions: int | None = None,
     must_contain: Box | None = None,
     strict: bool = True,
 ) -> np.ndarray:
     """Windows of exactly `ratio` at several sizes (min_scale..max_scale of the largest that fits) and
     positions. With `must_contain`, only windows holding that box; if none can (the box is too wide or
     tall for the ratio inside this image) raise InvalidIntentError when strict, else return the largest
-    windows that cover as much of the box as possible, centred on it."""
+    windows that cover as much of the box as possible, centred on it. min_scale, scales and positions left
+    None are read from `defaults.DEFAULTS` (min_scale, ratio_scales, ratio_positions) when called."""
+    options = defaults.DEFAULTS
+    min_scale = options.min_scale if min_scale is None else min_scale
+    scales = options.ratio_scales if scales is None else scales
+    positions = options.ratio_positions if positions is None else positions
     max_w, max_h = largest_ratio_window(width, height, ratio)
     short_max = max_h if ratio >= 1 else max_w
     short_lo = max(1, int(math.ceil(short_max * min_scale)))

@@ -1,8 +1,8 @@
-"""Stage 3, score: registered scorers that rate candidate crops."""
+"""Stage 4, score: registered scorers that rate candidate crops."""
 
 from intentcrop.score.base import Scorer, zscore
 from intentcrop.score import aesthetic as _aesthetic, clip as _clip, prompts as _prompts  # noqa: F401,E402 (register clip_*)
-from intentcrop.score import framing as _framing, heuristic as _heuristic, learned as _learned  # noqa: F401,E402 (register framing, default, heuristic)
+from intentcrop.score import framing as _framing, heuristic as _heuristic, quality as _quality  # noqa: F401,E402 (register framing, heuristic, quality)
 from intentcrop.score import isolation as _isolation  # noqa: F401,E402 (register isolation)
 
 __all__ = ["Scorer", "zscore"]

@@ -11,6 +11,8 @@ from intentcrop.core.context import CropContext
 
 
 class Scorer(Protocol):
+    """Tunables are read from `ctx.options` (a `Defaults`) inside `score`, never bound when the scorer is built."""
+
     name: str
 
     def score(self, ctx: CropContext, candidates: Candidates) -> dict[str, np.ndarray]:
@@ -18,7 +20,9 @@ class Scorer(Protocol):
         ...
 
     def explain(self, winner: dict[str, float], all_terms: dict[str, np.ndarray]) -> list[str]:
-        """Short phrases, in a photographer's words, saying what made `winner` stand out among all candidates."""
+        """Short phrases, in a photographer's words, saying what made `winner` stand out among all candidates.
+        A scorer whose phrases depend on the call's options may take them as a keyword, `options=None`
+        (a `Defaults`): the pipeline passes `ctx.options` to an explain that accepts it."""
         ...
 
 

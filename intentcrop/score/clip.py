@@ -25,13 +25,16 @@ def _boxes_key(xyxy: np.ndarray) -> str:
 
 
 def crop_embeddings(ctx: CropContext, candidates: Candidates, encoder: ClipEncoder, mode: str = "auto") -> np.ndarray:
-    """(N, D) unit-norm embeddings of every candidate crop, cached on ctx per (model, mode, boxes)."""
-    chosen = encoder.resolve_mode(mode, len(candidates))
-    key = f"clip_crops:{encoder.key}:{chosen}:{_boxes_key(candidates.xyxy)}"
+    """(N, D) unit-norm embeddings of every candidate crop, cached on ctx per (model, mode, boxes); the call's
+    clip_* options choose the mode, batch size and pooling."""
+    options = ctx.options
+    chosen = encoder.resolve_mode(mode, len(candidates), options.clip_exact_max_candidates)
+    key = f"clip_crops:{encoder.key}:{chosen}:{options.clip_pooling}:{_boxes_key(candidates.xyxy)}"
     if chosen == "exact":
-        return ctx.cached(key, lambda: encoder.encode_crops_exact(ctx.image, candidates.xyxy))
+        return ctx.cached(key, lambda: encoder.encode_crops_exact(ctx.image, candidates.xyxy, options.clip_batch_size))
     state = ctx.cached(f"clip_image_state:{encoder.key}", lambda: encoder.image_state(ctx.image))
-    return ctx.cached(key, lambda: encoder.pool_crops(state, candidates.xyxy, ctx.width, ctx.height))
+    return ctx.cached(key, lambda: encoder.pool_crops(state, candidates.xyxy, ctx.width, ctx.height,
+                                                      options.clip_pooling, options.clip_roi_samples))
 
 
 @SCORERS.register("clip_text")
@@ -46,9 +49,9 @@ class ClipTextScorer:
     model_arguments = {"model": SCORING}
 
     def __init__(self, model: Any = None, device: str | None = None, dtype: Any = None, mode: str = "auto",
-                 prompt_template: str = defaults.CLIP_TEXT_TEMPLATE) -> None:
+                 prompt_template: str | None = None) -> None:
         self.model, self.device, self.dtype, self.mode = model, device, dtype, mode
-        self.prompt_template = prompt_template
+        self.prompt_template = prompt_template  # None: the clip_text_template option
 
     @property
     def encoder(self) -> ClipEncoder:
@@ -58,7 +61,8 @@ class ClipTextScorer:
         intent = ctx.intent
         encoder = self.encoder
         if intent.text:
-            return encoder.encode_text([self.prompt_template.format(intent.text)])[0]
+            template = self.prompt_template or ctx.options.clip_text_template
+            return encoder.encode_text([template.format(intent.text)])[0]
         if intent.query_image is not None:
             from intentcrop.io.image import load_image
 

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from intentcrop import defaults
 from intentcrop.core.context import CropContext
 
 # name -> (phrase when the winner has MORE of it than the other candidates, phrase when LESS)
@@ -250,8 +249,10 @@ def compute_maps(rgb: np.ndarray, scale: float) -> ImageMaps:
     )
 
 
-def image_maps(ctx: CropContext, side: int = defaults.ANALYSIS_SIDE) -> ImageMaps:
-    """The maps for `ctx`'s image, computed once per context."""
+def image_maps(ctx: CropContext, side: int | None = None) -> ImageMaps:
+    """The maps for `ctx`'s image (on a copy `side` long: ctx.options.analysis_side unless given), computed
+    once per context."""
+    side = ctx.options.analysis_side if side is None else side
 
     def compute() -> ImageMaps:
         rgb, scale = ctx.small(side)

@@ -1,4 +1,4 @@
-"""The hand-weighted crop scorer: the same features as the learned model, weighted from principles.
+"""The hand-weighted crop scorer (SCORERS "heuristic"): the quality model's features, weighted from principles.
 
 Weights come from what photo editors and cropping studies say matters, not from any dataset
 (they were set before looking at FCDB numbers and are never tuned on its dev split):
@@ -20,7 +20,7 @@ from intentcrop.core.candidates import Candidates
 from intentcrop.core.context import CropContext
 from intentcrop.registry import SCORERS
 from intentcrop.score.features import FEATURE_NAMES, features_for
-from intentcrop.score.learned import VALUE_PREFIX, explain_contributions
+from intentcrop.score.quality import VALUE_PREFIX, explain_contributions
 
 # feature -> weight (score units per unit of the feature). Features are shares (0..1) or ratios to the
 # image mean (~1), so weights of similar size mean similar importance.
@@ -54,14 +54,14 @@ class HeuristicScorer:
 
     name = "heuristic"
 
-    def __init__(self, weights: dict[str, float] | None = None, area_target: float = AREA_TARGET,
-                 area_weight: float = AREA_WEIGHT) -> None:
+    def __init__(self, weights: dict[str, float] | None = None, area_target: float | None = None,
+                 area_weight: float | None = None) -> None:
         self.weights = dict(HAND_WEIGHTS if weights is None else weights)
         unknown = [k for k in self.weights if k not in FEATURE_NAMES]
         if unknown:
             raise KeyError(f"unknown crop features: {', '.join(unknown)}; known: {', '.join(FEATURE_NAMES)}")
-        self.area_target = area_target
-        self.area_weight = area_weight
+        self.area_target = AREA_TARGET if area_target is None else area_target  # read when built, not imported
+        self.area_weight = AREA_WEIGHT if area_weight is None else area_weight
 
     def score(self, ctx: CropContext, candidates: Candidates) -> dict[str, np.ndarray]:
         features = features_for(ctx, candidates.xyxy)

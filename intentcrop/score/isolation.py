@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from intentcrop import defaults
 from intentcrop.core.box import as_xyxy_array, containment
 from intentcrop.core.candidates import Candidates
 from intentcrop.core.context import CropContext
@@ -35,16 +34,20 @@ _EPS = 1e-9
 class IsolationScorer:
     name = "isolation"
 
-    def __init__(self, region_pad: float = defaults.ISOLATION_REGION_PAD,
-                 lookalike_weight: float = defaults.ISOLATION_LOOKALIKE_WEIGHT,
-                 cut_weight: float = defaults.ISOLATION_CUT_WEIGHT) -> None:
-        if region_pad < 0:
+    def __init__(self, region_pad: float | None = None, lookalike_weight: float | None = None,
+                 cut_weight: float | None = None) -> None:
+        """Each argument left None is the call's option isolation_<name> (ctx.options)."""
+        if region_pad is not None and region_pad < 0:
             raise ValueError(f"region_pad must be >= 0, got {region_pad}")
-        if cut_weight < 0:
+        if cut_weight is not None and cut_weight < 0:
             raise ValueError(f"cut_weight must be >= 0, got {cut_weight}")
         self.cut_weight = cut_weight
         self.region_pad = region_pad
         self.lookalike_weight = lookalike_weight
+
+    def _option(self, ctx: CropContext, name: str) -> float:
+        own = getattr(self, name)
+        return getattr(ctx.options, f"isolation_{name}") if own is None else own
 
     def score(self, ctx: CropContext, candidates: Candidates) -> dict[str, np.ndarray]:
         n = len(candidates)
@@ -53,7 +56,9 @@ class IsolationScorer:
         if region is None:
             zeros = np.zeros(n)
             return {"foreign": zeros, "lookalikes": zeros.copy(), "cuts": zeros.copy(), "total": zeros.copy()}
-        foreign = self.foreign_content(ctx, candidates.xyxy, region.expand(self.region_pad).clip(ctx.width, ctx.height))
+        cut_weight, lookalike_weight = self._option(ctx, "cut_weight"), self._option(ctx, "lookalike_weight")
+        region_pad = self._option(ctx, "region_pad")
+        foreign = self.foreign_content(ctx, candidates.xyxy, region.expand(region_pad).clip(ctx.width, ctx.height))
         lookalikes = np.zeros(n)
         if grounding.rejected:
             best = max(grounding.scores) if grounding.scores else 1.0
@@ -61,9 +66,9 @@ class IsolationScorer:
             inside = containment(as_xyxy_array(grounding.rejected), candidates.xyxy)  # (R, N)
             lookalikes = weights @ inside
         # off (exact subject boxes): not measured, so the explanation never credits a term that did not count
-        cuts = self.border_cuts(ctx, candidates.xyxy) if self.cut_weight > 0 else np.zeros(n)
+        cuts = self.border_cuts(ctx, candidates.xyxy) if cut_weight > 0 else np.zeros(n)
         return {"foreign": foreign, "lookalikes": lookalikes, "cuts": cuts,
-                "total": -(foreign + self.lookalike_weight * lookalikes + self.cut_weight * cuts)}
+                "total": -(foreign + lookalike_weight * lookalikes + cut_weight * cuts)}
 
     @staticmethod
     def foreign_content(ctx: CropContext, xyxy: np.ndarray, region) -> np.ndarray:

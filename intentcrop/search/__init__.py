@@ -1,4 +1,4 @@
-"""Stage 4, search: improve on the proposals by moving boxes where the scorers point."""
+"""Stage 5, search: improve on the proposals by moving boxes where the scorers point."""
 
 from intentcrop.search.consensus import ConsensusRefine
 from intentcrop.search.local import LocalSearch

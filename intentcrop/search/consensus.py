@@ -14,7 +14,6 @@ from typing import Callable
 
 import numpy as np
 
-from intentcrop import defaults
 from intentcrop.core.candidates import Candidates
 from intentcrop.core.context import CropContext
 from intentcrop.propose.geometry import contains_mask, ratio_window_size
@@ -54,19 +53,21 @@ def snap_ratio(box: np.ndarray, ratio: float, width: int, height: int) -> np.nda
 
 @SEARCHERS.register("consensus")
 class ConsensusRefine:
-    def __init__(self, top: int = defaults.CONSENSUS_TOP, temperature: float = defaults.CONSENSUS_TEMPERATURE) -> None:
-        self.top = top
-        self.temperature = temperature
+    def __init__(self, top: int | None = None, temperature: float | None = None) -> None:
+        self.top = top  # None: ctx.options.consensus_top
+        self.temperature = temperature  # None: ctx.options.consensus_temperature
 
     def search(self, ctx: CropContext, candidates: Candidates, score: Callable[[Candidates], Candidates]) -> Candidates:
         if candidates.scores is None or len(candidates) < 2:
             return candidates
         region = ctx.grounding.region.clip(ctx.width, ctx.height) if ctx.grounding and ctx.grounding.region else None
         keys = np.where(np.isnan(candidates.ratio), -1.0, candidates.ratio)
+        top = ctx.options.consensus_top if self.top is None else self.top
+        temperature = ctx.options.consensus_temperature if self.temperature is None else self.temperature
         refined, best_scores = [], []
         for key in np.unique(keys):
             members = np.flatnonzero(keys == key)
-            box = weighted_box(candidates.xyxy[members], candidates.scores[members], self.top, self.temperature)
+            box = weighted_box(candidates.xyxy[members], candidates.scores[members], top, temperature)
             ratio = None if key < 0 else float(key)
             box = snap_free(box, ctx.width, ctx.height) if ratio is None else snap_ratio(box, ratio, ctx.width, ctx.height)
             if box is None or (region is not None and not contains_mask(box[None], region)[0]):

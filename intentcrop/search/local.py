@@ -23,16 +23,20 @@ from intentcrop.registry import SEARCHERS
 
 @SEARCHERS.register("local")
 class LocalSearch:
-    def __init__(self, top: int = 8, rounds: int = 3, first_step: float = 0.04) -> None:
+    def __init__(self, top: int | None = None, rounds: int | None = None, first_step: float | None = None) -> None:
+        # None: the call's ctx.options.local_top / local_rounds / local_first_step
         self.top = top  # refine this many of the best candidates per ratio group
         self.rounds = rounds
         self.first_step = first_step  # first move, as a share of the image side; halves each round
 
     def search(self, ctx: CropContext, candidates: Candidates, score: Callable[[Candidates], Candidates]) -> Candidates:
+        options = ctx.options
+        top = options.local_top if self.top is None else self.top
+        rounds = options.local_rounds if self.rounds is None else self.rounds
+        step = options.local_first_step if self.first_step is None else self.first_step
         pool = candidates
-        step = self.first_step
-        for _ in range(self.rounds):
-            seeds = self._seeds(pool)
+        for _ in range(rounds):
+            seeds = self._seeds(pool, top)
             moved = Candidates.merge([self._moves(ctx, seeds[i : i + 1], step) for i in range(len(seeds))])
             if len(moved) == 0:
                 break
@@ -41,12 +45,13 @@ class LocalSearch:
             step /= 2
         return pool
 
-    def _seeds(self, pool: Candidates) -> Candidates:
+    @staticmethod
+    def _seeds(pool: Candidates, top: int) -> Candidates:
         keys = np.where(np.isnan(pool.ratio), -1.0, pool.ratio)
         picks = []
         for key in np.unique(keys):
             members = np.flatnonzero(keys == key)
-            picks += list(members[np.argsort(-pool.scores[members])[: self.top]])
+            picks += list(members[np.argsort(-pool.scores[members])[:top]])
         return pool[np.array(picks, dtype=int)]
 
     def _moves(self, ctx: CropContext, seed: Candidates, step: float) -> Candidates:

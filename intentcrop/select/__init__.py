@@ -1,4 +1,4 @@
-"""Stage 5, select: the k best, mutually different crops for each asked ratio."""
+"""Stage 6, select: the k best, mutually different crops for each asked ratio."""
 
 from intentcrop.select.topk import select_top_k
 

@@ -7,10 +7,12 @@ from intentcrop.core.box import pairwise_iou
 from intentcrop.core.candidates import Candidates
 
 
-def select_top_k(candidates: Candidates, k: int, diversity_iou: float = defaults.DIVERSITY_IOU) -> list[int]:
+def select_top_k(candidates: Candidates, k: int, diversity_iou: float | None = None) -> list[int]:
     """Indices of up to k candidates per ratio group, best first, skipping any that overlaps an already
-    chosen one of its group by more than `diversity_iou` (so alternatives are real alternatives).
-    Groups come in the order their ratio first appears; free-form candidates form one group."""
+    chosen one of its group by more than `diversity_iou` (so alternatives are real alternatives; None:
+    `defaults.DEFAULTS.diversity_iou`). Groups come in the order their ratio first appears; free-form
+    candidates form one group."""
+    diversity_iou = defaults.DEFAULTS.diversity_iou if diversity_iou is None else diversity_iou
     if candidates.scores is None:
         raise ValueError("select_top_k needs scored candidates")
     keys = np.where(np.isnan(candidates.ratio), -1.0, candidates.ratio)

@@ -46,7 +46,9 @@ def create_app(max_upload_bytes: int = MAX_UPLOAD_BYTES, max_concurrent: int = 2
         subject: str | None = Form(None, description="box 'x1,y1,x2,y2' in image pixels that must stay in"),
         ratio: str | None = Form(None, description="aspect ratios, comma-separated: '16:9,1:1'"),
         size: str | None = Form(None, description="exact output size WxH"),
-        k: int = Form(3, ge=1, le=20),
+        k: int | None = Form(None, ge=1, le=20, description="crops per ratio (default: the option k)"),
+        method: str | None = Form(None, description="named pipeline: default, subject or vlm (default: by intent)"),
+        options: str | None = Form(None, description='JSON object of tunables, e.g. {"grid_bins": 10}'),
         return_images: bool = Form(False, description="include the cropped pictures, base64-encoded"),
         image_format: str = Form("jpeg", pattern="^(jpeg|png|webp)$"),
     ) -> dict[str, Any]:
@@ -60,13 +62,17 @@ def create_app(max_upload_bytes: int = MAX_UPLOAD_BYTES, max_concurrent: int = 2
                     raise InvalidIntentError(f"subject {subject!r}: give four numbers x1,y1,x2,y2")
                 subject_box = tuple(parts)
             ratios = [r for r in (ratio or "").split(",") if r.strip()] or None
+            try:
+                call_options = json.loads(options) if options else None
+            except ValueError:
+                raise InvalidIntentError(f"options {options!r}: not a JSON object") from None
 
             def work() -> dict[str, Any]:
                 with slots:
                     pil = load_image(data)
                     output = intentcrop.crop(
                         pil, text=text, query_image=load_image(query) if query else None, subject=subject_box,
-                        ratio=ratios, size=size, k=k, return_output=True,
+                        ratio=ratios, size=size, k=k, method=method, options=call_options, return_output=True,
                     )
                     body = output.to_dict()
                     if return_images:

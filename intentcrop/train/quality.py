@@ -1,4 +1,4 @@
-"""Learn the default crop-quality model from human crops (FCDB train), with no downloaded weights.
+"""Learn the crop-quality model (the scorer "quality") from human crops (FCDB train), with no downloaded weights.
 
 Recipe (deterministic given the seed):
 1. For every training image, propose candidates as `intentcrop crop` does: the free-form set, and
@@ -8,7 +8,7 @@ Recipe (deterministic given the seed):
 2. Train a ranker with a listwise loss (ListNet, Cao et al. 2007): within each image the target
    distribution is softmax(IoU / tau), so crops near the human crop rank above crops far from it.
    Parameters are fitted with L-BFGS (scipy) from a seeded initialisation. The scorer's fixed face
-   rule (`learned.face_rule`) is part of every score during training and evaluation, so the model
+   rule (`score.quality.face_rule`) is part of every score during training and evaluation, so the model
    learns what the rule leaves over and CV measures what `intentcrop crop` ships.
 3. Choose the model shape and regularisation by k-fold cross-validation on train (top-1 IoU of
    the free-form ranking), printing each fold's validation numbers; refit the chosen one on all
@@ -35,9 +35,9 @@ from intentcrop.core.context import CropContext
 from intentcrop.core.intent import Intent
 from intentcrop.errors import IntentCropError
 from intentcrop.io.image import load_image
-from intentcrop.propose.proposer import DefaultProposer
+from intentcrop.propose.proposer import GridProposer
 from intentcrop.score.features import FEATURE_NAMES, features_for
-from intentcrop.score.learned import CropQualityModel, face_rule, hinge_basis
+from intentcrop.score.quality import CropQualityModel, face_rule, hinge_basis
 
 FEATURE_VERSION = "features-v5"  # bump when features.py or the cached lists change meaning, to invalidate caches
 
@@ -82,7 +82,7 @@ class CandidateList:
     size: tuple[int, int]  # (width, height) of the image
 
 
-def image_lists(image_path: "str | Path", row: dict[str, Any], proposer: DefaultProposer) -> list[CandidateList]:
+def image_lists(image_path: "str | Path", row: dict[str, Any], proposer: GridProposer) -> list[CandidateList]:
     """The free-form and human-ratio candidate lists for one image (features share one set of maps)."""
     image = load_image(image_path)
     target = human_box(row)
@@ -112,9 +112,9 @@ def _cache_key(rows: Sequence[dict[str, Any]]) -> str:
     h = hashlib.sha1()
     h.update(f"{FEATURE_VERSION}/lists-v2".encode())
     h.update(",".join(FEATURE_NAMES).encode())
-    for name in ("ANALYSIS_SIDE", "GRID_BINS", "GRID_MAX_OFFSET_BINS", "GRID_MIN_AREA", "GRID_MAX_ASPECT_CHANGE",
-                 "RATIO_SCALES", "RATIO_POSITIONS", "MIN_SCALE"):
-        h.update(f"{name}={getattr(defaults, name)}".encode())
+    for name in ("analysis_side", "grid_bins", "grid_max_offset_bins", "grid_min_area", "grid_max_aspect_change",
+                 "ratio_scales", "ratio_positions", "min_scale"):  # upper-case as before: old caches stay valid
+        h.update(f"{name.upper()}={getattr(defaults.DEFAULTS, name)}".encode())
     for r in rows:
         h.update(f"{r['filename']}:{r['crop_xywh']}".encode())
     return h.hexdigest()[:16]
@@ -137,7 +137,7 @@ def build_lists(
         cache_file = Path(cache_dir) / f"fcdb-{split}-{len(rows)}-{_cache_key(rows)}.npz"
         if cache_file.exists():
             return _load_lists(cache_file)
-    proposer = DefaultProposer()
+    proposer = GridProposer()
     lists: list[CandidateList] = []
     for row in tqdm(rows, desc=f"features ({split})", disable=not progress, file=sys.stderr, unit="img"):
         path = data_dir / "images" / row["filename"]
@@ -322,7 +322,8 @@ def evaluate_lists(model: CropQualityModel, lists: Iterable[CandidateList]) -> d
         scores = model.score(c.features[:, cols]) + rule_offset(c.features)
         best = int(np.argmax(scores))
         W, H = c.size
-        box = weighted_box(c.xyxy, scores, defaults.CONSENSUS_TOP, defaults.CONSENSUS_TEMPERATURE)
+        box = weighted_box(c.xyxy, scores, defaults.DEFAULTS.consensus_top,
+                           defaults.DEFAULTS.consensus_temperature)
         if c.kind == "ratio":
             ratio = (c.target[2] - c.target[0]) / max(c.target[3] - c.target[1], 1.0)  # the asked ratio
             snapped = snap_ratio(box, ratio, W, H)
@@ -375,7 +376,7 @@ DEFAULT_GRID: tuple[ModelConfig, ...] = (
     ModelConfig(kind="additive", l2=1e-4, tau=0.1, knots=3, iterations=600),
 )
 
-def train_default(
+def train_quality(
     data_dir: "str | Path",
     out: "str | Path",
     seed: int = 0,

@@ -47,8 +47,6 @@ FRAME_MARGIN = 0.05
 DEFAULT_SCENES = 100  # 33 attribute-text cases at seed 0 (40 scenes gave 14: too few to compare settings)
 RELATION_SHARE = 0.25  # spatial-relation cases, and again position cases, per scene of the other kinds: as many
 #                        as each of those kinds gets
-CONDITIONED_MIN_SCALE = defaults.GROUNDED_MIN_SCALE  # world objects are 12-32% of the short side; the default 0.5 would force
-#                              every crop to keep half of each side, neighbours included
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "world"
 DEFAULT_MODELS = (FIXTURES / "owlvit", FIXTURES / "clip")
 
@@ -126,12 +124,14 @@ def ratio_can_hold_targets(case: WorldCase, ratio: float) -> bool:
 
 def run_world_bench(n_scenes: int = DEFAULT_SCENES, seed: int = 0, models: tuple[str, ...] | None = None,
                     intents: tuple[str, ...] = INTENTS, device: str = "cpu",
-                    min_scale: float = CONDITIONED_MIN_SCALE,
+                    min_scale: float | None = None,
                     progress: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Crop every case every way; returns {'rows': per-case results, 'summary': table rows, 'seconds'}."""
     import intentcrop
     from intentcrop.core.intent import parse_ratio
 
+    # world objects are 12-32% of the short side: the free-form 0.5 would keep half of each side, neighbours included
+    min_scale = defaults.DEFAULTS.grounded_min_scale if min_scale is None else min_scale
     models = tuple(str(m) for m in (models or DEFAULT_MODELS))
     for m in models:
         if not Path(m).exists():

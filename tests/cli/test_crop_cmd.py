@@ -106,7 +106,7 @@ def test_subject_box_is_kept(photo, capsys):
 
 
 def test_model_flag_takes_a_crop_quality_file(photo, tmp_path, capsys):
-    from intentcrop.score.learned import DEFAULT_MODEL_PATH
+    from intentcrop.score.quality import DEFAULT_MODEL_PATH
 
     copy = tmp_path / "mine.npz"
     copy.write_bytes(DEFAULT_MODEL_PATH.read_bytes())

@@ -75,7 +75,7 @@ def test_intentcrop_cropper_asks_for_one_crop_at_the_ratio(monkeypatch, wide_ima
 
     monkeypatch.setattr(intentcrop, "crop", fake_crop)
     assert IntentCropCropper()(wide_image, 1.5) == Box(1, 2, 3, 4)
-    assert calls == [(wide_image, {"k": 1, "ratio": 1.5, "pipeline": "default"})]
+    assert calls == [(wide_image, {"k": 1, "ratio": 1.5, "method": "default"})]
 
 
 def test_make_cropper_names_the_known_methods():

@@ -40,7 +40,7 @@ def test_model_the_pipeline_does_not_use(tiny_models):
 
 
 def _scorers():
-    """The vlm scorers usable in this checkout (the offline 'default' scorer is another module's and needs its
+    """The vlm scorers usable in this checkout (the offline 'quality' scorer is another module's and needs its
     packaged model); all of them once that is in place."""
     usable = []
     for name, weight, args in PIPELINE_CONFIGS["vlm"]["scorers"]:
@@ -80,8 +80,8 @@ def test_text_and_query_image_crops(tiny_models, sample_image_path, intent):
 
 
 def test_free_form_crop_keeps_the_default_pipeline(sample_image_path):
-    if "default" not in {name for name, _, _ in _scorers()}:
-        pytest.skip("the offline 'default' scorer is not usable in this checkout")
+    if "quality" not in {name for name, _, _ in _scorers()}:
+        pytest.skip("the offline 'quality' scorer is not usable in this checkout")
     output = intentcrop.crop(sample_image_path, return_output=True)
     assert output.grounding is None and not any(k.startswith("clip_") for k in output.results[0].breakdown)
 
@@ -112,7 +112,7 @@ def test_routing_reads_each_backends_declared_model_arguments(tmp_path):
     assert model_arguments(GROUNDERS, "owlvit", {"verify": True}) == {"model": GROUNDING, "verifier_model": SCORING}
     assert model_arguments(GROUNDERS, "subject", {}) == {}
     assert model_arguments(SCORERS, "clip_text", {}) == {"model": SCORING}
-    assert model_arguments(SCORERS, "default", {}) == {"model_path": QUALITY}
+    assert model_arguments(SCORERS, "quality", {}) == {"model_path": QUALITY}
     assert model_arguments(SCORERS, "framing", {}) == {}
     assert model_arguments(SCORERS, "no such scorer", {}) == {}
 
@@ -127,5 +127,5 @@ def test_routing_reads_each_backends_declared_model_arguments(tmp_path):
     assert model_arguments(registry, "two_models", {"use_owl": True}) == {"clip": SCORING, "owl": GROUNDING}
     quality = tmp_path / "q.npz"
     quality.write_bytes(b"")
-    overrides = model_overrides({"grounders": {}, "scorers": [("default", 1.0, {})]}, str(quality), device="cpu")
-    assert overrides["scorers"] == [("default", 1.0, {"model_path": str(quality)})]  # numpy: no device
+    overrides = model_overrides({"grounders": {}, "scorers": [("quality", 1.0, {})]}, str(quality), device="cpu")
+    assert overrides["scorers"] == [("quality", 1.0, {"model_path": str(quality)})]  # numpy: no device

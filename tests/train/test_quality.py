@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from intentcrop.score.learned import CropQualityModel
+from intentcrop.score.quality import CropQualityModel
 from intentcrop.train.quality import (
     CandidateList, ModelConfig, _Batch, build_lists, displacement, evaluate_lists, fit_model, human_box, read_split,
     rule_offset,
@@ -102,16 +102,18 @@ def test_cli_refuses_to_overwrite_without_the_flag(tmp_path, capsys):
 
     out = tmp_path / "model.npz"
     out.write_bytes(b"keep me")
-    assert main(["train", "default", "--data", str(tmp_path), "--out", str(out)]) == 2
+    assert main(["train", "quality", "--data", str(tmp_path), "--out", str(out)]) == 2
     assert "--overwrite" in capsys.readouterr().err
     assert out.read_bytes() == b"keep me"
+    assert main(["train", "default", "--data", str(tmp_path), "--out", str(out)]) == 2  # the target's old name
+    assert "--overwrite" in capsys.readouterr().err
 
 
 def test_cli_trains_a_loadable_model_on_a_subset(fcdb_dir, tmp_path):
     from intentcrop.cli.main import main
 
     out = tmp_path / "m.npz"
-    assert main(["train", "default", "--data", str(fcdb_dir), "--out", str(out), "--limit", "8", "--folds", "2",
+    assert main(["train", "quality", "--data", str(fcdb_dir), "--out", str(out), "--limit", "8", "--folds", "2",
                  "--quiet"]) == 0
     model = CropQualityModel.load(out)
     assert model.meta["seed"] == 0 and model.meta["cv"] is not None and "--limit 8" in model.meta["command"]
@@ -119,7 +121,7 @@ def test_cli_trains_a_loadable_model_on_a_subset(fcdb_dir, tmp_path):
 
 def test_the_face_rule_is_part_of_training_only_with_every_feature_column():
     from intentcrop.score.features import FEATURE_NAMES
-    from intentcrop.score.learned import face_rule
+    from intentcrop.score.quality import face_rule
 
     full = np.random.default_rng(0).random((5, len(FEATURE_NAMES)))
     np.testing.assert_allclose(rule_offset(full), face_rule(full))

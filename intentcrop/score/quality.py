@@ -1,7 +1,8 @@
-"""The default scorer: a crop-quality model learned from human crops (FCDB), run in numpy.
+"""The crop-quality scorer (SCORERS "quality", breakdown keys "quality.*"): a model learned from human crops
+(FCDB), run in numpy; the offline pipeline "default" ranks by it alone.
 
 The model ranks candidate crops of one image from the hand-crafted features in
-`intentcrop.score.features`. Two shapes are supported, both trained by `intentcrop train default`
+`intentcrop.score.features`. Two shapes are supported, both trained by `intentcrop train quality`
 (see `intentcrop.train.quality`) with a listwise ranking loss:
 
 - "additive": a generalised additive model, score = sum_j f_j(z_j), each f_j piecewise linear
@@ -10,13 +11,13 @@ The model ranks candidate crops of one image from the hand-crafted features in
 - "mlp": one hidden tanh layer over the standardised features; shares are gradient x (z - mean z).
 
 On top of the learned score, one rule no photo editor breaks is applied as a fixed prior, not
-learned: a border must not slice a face (`face_rule`, -defaults.FACE_CUT_PENALTY per unit of
+learned: a border must not slice a face (`face_rule`, -options.face_cut_penalty per unit of
 `face_cut_depth`). Only ~3% of FCDB images show a detectable face, too few for the ranker to learn
 that reliably; the rule is booked under the feature's name, so explanations stay exact.
 
 The model file is an .npz holding the weights, feature names, normalisation, knots and a JSON
 `meta` record (seed, command, cross-validation numbers). The packaged file is
-`intentcrop/data/crop_quality.npz`; `LearnedScorer(model_path=...)` (CLI `--model PATH`) loads another.
+`intentcrop/data/crop_quality.npz`; `QualityScorer(model_path=...)` (CLI `--model PATH`) loads another.
 """
 
 from __future__ import annotations
@@ -101,7 +102,7 @@ class CropQualityModel:
         path = Path(path)
         if not path.exists():
             raise ModelNotAvailableError(
-                f"crop-quality model {path} does not exist; train one with `intentcrop train default "
+                f"crop-quality model {path} does not exist; train one with `intentcrop train quality "
                 "--data FCDB_DIR --out model.npz` or use the packaged default (no --model)"
             )
         try:
@@ -142,8 +143,9 @@ def face_rule(all_features: np.ndarray, penalty: "float | None" = None) -> np.nd
     """(N,) the fixed prior added to the learned score: -penalty x how deep a border cuts into a face.
 
     `all_features` has every column of `features.FEATURE_NAMES`. A face halved by a border (depth 0.5)
-    costs FACE_CUT_PENALTY / 2 log-odds against a candidate that keeps it whole or leaves it out."""
-    penalty = defaults.FACE_CUT_PENALTY if penalty is None else penalty
+    costs penalty / 2 log-odds against a candidate that keeps it whole or leaves it out (penalty None:
+    `defaults.DEFAULTS.face_cut_penalty`)."""
+    penalty = defaults.DEFAULTS.face_cut_penalty if penalty is None else penalty
     return -penalty * np.asarray(all_features, dtype=np.float64)[:, FEATURE_NAMES.index(FACE_RULE_FEATURE)]
 
 
@@ -205,12 +207,12 @@ _PAIRED_PHRASES: dict[tuple[str, str], str] = {
 }
 
 
-@SCORERS.register("default")
-class LearnedScorer:
+@SCORERS.register("quality")
+class QualityScorer:
     """Ranks candidates with the learned crop-quality model; no downloaded weights."""
 
-    name = "learned"
-    model_arguments = {"model_path": QUALITY}  # the .npz `intentcrop train default` writes
+    name = "quality"
+    model_arguments = {"model_path": QUALITY}  # the .npz `intentcrop train quality` writes
 
     def __init__(self, model_path: "str | Path | None" = None) -> None:
         self.model = load_model(model_path)
@@ -220,7 +222,7 @@ class LearnedScorer:
         all_features = features_for(ctx, candidates.xyxy)
         features = all_features[:, self._columns]
         share = self.model.contributions(features)
-        rule = face_rule(all_features)
+        rule = face_rule(all_features, ctx.options.face_cut_penalty)
         total = self.model.score(features) + rule
         terms: dict[str, np.ndarray] = {"total": total}
         for j, name in enumerate(self.model.feature_names):  # shares add up to the total (additive models)

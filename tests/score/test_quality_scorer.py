@@ -1,4 +1,4 @@
-"""The learned crop-quality model: file round trips, errors, exact explanations, the packaged default."""
+"""The crop-quality scorer ("quality") and its learned model: file round trips, errors, exact explanations, the packaged default."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from intentcrop.errors import ModelNotAvailableError
 from intentcrop.io.image import load_image
 from intentcrop.registry import SCORERS
 from intentcrop.score.features import FEATURE_NAMES, FEATURE_PHRASES
-from intentcrop.score.learned import (
-    DEFAULT_MODEL_PATH, CropQualityModel, LearnedScorer, explain_contributions, face_rule, load_model,
+from intentcrop.score.quality import (
+    DEFAULT_MODEL_PATH, CropQualityModel, QualityScorer, explain_contributions, face_rule, load_model,
 )
 
 
@@ -53,7 +53,7 @@ def test_additive_contributions_add_up_to_the_score(kind):
 
 
 def test_missing_file_says_how_to_get_one(tmp_path):
-    with pytest.raises(ModelNotAvailableError, match="does not exist.*intentcrop train default"):
+    with pytest.raises(ModelNotAvailableError, match="does not exist.*intentcrop train quality"):
         CropQualityModel.load(tmp_path / "nope.npz")
 
 
@@ -99,9 +99,9 @@ def test_packaged_default_model_loads_with_its_provenance():
 
 
 def test_default_scorer_is_registered_and_accepts_a_model_file(tmp_path, sample_image_path):
-    assert isinstance(SCORERS.create("default"), LearnedScorer)
+    assert isinstance(SCORERS.create("quality"), QualityScorer)
     own = random_model("additive", seed=9).save(tmp_path / "own.npz")
-    scorer = SCORERS.create("default", model_path=str(own))
+    scorer = SCORERS.create("quality", model_path=str(own))
     ctx = CropContext(image=load_image(sample_image_path), intent=Intent())
     w, h = ctx.width, ctx.height
     boxes = np.array([[0, 0, w, h], [w * 0.1, h * 0.1, w * 0.9, h * 0.9]])
@@ -118,7 +118,7 @@ def test_crop_uses_the_learned_model_and_explains_its_choice(sample_image_path):
     json.dumps(data)
     best = data["crops"][0]
     assert best["explanation"]
-    assert "learned" in best["breakdown"] and "learned.saliency_kept" in best["breakdown"]
+    assert "quality" in best["breakdown"] and "quality.saliency_kept" in best["breakdown"]
 
 
 def test_face_rule_charges_only_crops_that_slice_a_face():
@@ -128,7 +128,7 @@ def test_face_rule_charges_only_crops_that_slice_a_face():
 
 
 def test_shares_add_up_to_the_total_with_the_face_rule(tmp_path, sample_image_path):
-    scorer = LearnedScorer(model_path=random_model("additive", seed=2).save(tmp_path / "m.npz"))
+    scorer = QualityScorer(model_path=random_model("additive", seed=2).save(tmp_path / "m.npz"))
     ctx = CropContext(image=load_image(sample_image_path), intent=Intent())
     boxes = np.array([[0, 0, 512, 288], [0, 136, 512, 424], [50, 50, 450, 450]], dtype=float)
     terms = scorer.score(ctx, Candidates.from_xyxy(boxes))
