@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
+
+import intentcrop
+from intentcrop.defaults import DEFAULTS
 
 from intentcrop.core.box import Box
 from intentcrop.world.bench import (DEFAULT_MODELS, METRICS, crop_metrics, format_table, summarize,
@@ -230,3 +234,30 @@ def test_zoom_in_refinement_sharpens_the_world_models_boxes():
     (iou_before, held_before), (iou_after, held_after) = np.mean(before, axis=0), np.mean(after, axis=0)
     assert iou_after > iou_before + 0.03
     assert held_after >= held_before + 0.25
+
+
+@needs_models
+@pytest.mark.parametrize("options, grounded", [
+    ({}, True),  # the defaults ground the yellow star
+    ({"grounding": {"min_score": 0.999}}, False),  # per call: no match is likely enough, nothing is grounded
+    ({"grounding.recheck": False, "grounding.refine_windows": []}, True),  # closer looks off: still found
+])
+def test_grounding_options_given_per_call_reach_the_grounder(options, grounded):
+    scene = _BY_SEED[1100002].scene
+    out = intentcrop.crop(scene.image, text="the yellow star", model=[str(p) for p in DEFAULT_MODELS], k=1,
+                          options=options, return_output=True)
+    assert out.options.grounding == DEFAULTS.grounding.merged(options.get("grounding", {})).merged(
+        {k.split(".", 1)[1]: v for k, v in options.items() if k.startswith("grounding.")})
+    assert (out.grounding.region is not None) == grounded
+
+
+@needs_models
+def test_clip_options_given_per_call_reach_the_scorer():
+    """clip_exact_max_candidates decides exact vs pooled crop encoding: forcing exact changes the CLIP terms."""
+    scene = _BY_SEED[1100002].scene
+    models = [str(p) for p in DEFAULT_MODELS]
+    pooled = intentcrop.crop(scene.image, text="the yellow star", model=models, k=1, return_output=True)
+    exact = intentcrop.crop(scene.image, text="the yellow star", model=models, k=1, return_output=True,
+                            options={"clip_exact_max_candidates": 100000, "clip_batch_size": 64})
+    key = "clip_text.similarity"
+    assert not np.allclose(pooled.candidates.breakdown[key], exact.candidates.breakdown[key])
