@@ -20,7 +20,7 @@ from intentcrop.core.context import CropContext, Grounding
 from intentcrop.core.intent import Intent
 from intentcrop.core.result import CropResult
 from intentcrop.errors import IntentCropError, InvalidIntentError
-from intentcrop.io.image import load_image
+from intentcrop.io.image import open_image
 from intentcrop.registry import GROUNDERS, PROPOSERS, SCORERS, SEARCHERS
 from intentcrop.score.base import zscore
 from intentcrop.select import select_top_k
@@ -104,7 +104,9 @@ class Pipeline:
 
     # -- stages -------------------------------------------------------------------------------
     def preprocess(self, image: Any, intent: Intent) -> CropContext:
-        return CropContext(image=load_image(image), intent=intent)
+        # A file is only opened here (size, orientation): the analysis copy is decoded straight to its size and
+        # the full-resolution image only if a stage asks for ctx.image (model-backed ones) or a crop is cut.
+        return CropContext(image=open_image(image), intent=intent)
 
     def ground(self, ctx: CropContext) -> Grounding | None:
         intent = ctx.intent
@@ -198,7 +200,7 @@ class Pipeline:
             return results
         offered: list[CropResult] = []
         for reading in readings:
-            rctx = CropContext(image=ctx.image, intent=ctx.intent, grounding=reading, cache=ctx.cache)
+            rctx = CropContext(image=ctx.source, intent=ctx.intent, grounding=reading, cache=ctx.cache)
             try:
                 candidates = self.propose(rctx)
             except InvalidIntentError:  # this reading alone cannot meet the ratio: nothing to offer for it
