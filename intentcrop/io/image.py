@@ -68,7 +68,10 @@ def load_image(source: Any, mode: str = "RGB", max_pixels: int | None = None) ->
         if getattr(image, "is_animated", False):
             image.seek(0)
         image.load()
-        image = ImageOps.exif_transpose(image)
+        if image is source:  # the caller's own image: transpose a copy
+            image = ImageOps.exif_transpose(image)
+        else:  # ours: turn it upright in place (a full-size copy saved; at 8192 px that is 130 MB)
+            ImageOps.exif_transpose(image, in_place=True)
         return _convert(image, mode)
     except ImageLoadError:
         raise
@@ -136,22 +139,25 @@ class LazyImage:
         sw, sh = size
         if self.size != self.stored_size:  # a quarter turn: the stored image has the other axes
             sw, sh = sh, sw
+        if min(self.stored_size[0] // (sw * DRAFT_MARGIN), self.stored_size[1] // (sh * DRAFT_MARGIN)) < 2:
+            return None  # Pillow's draft would keep the full size (it scales by 1/2, 1/4 or 1/8 only)
         try:
             with _open(self.source, self.name, self.max_pixels or defaults.MAX_IMAGE_PIXELS) as image:
                 if image.format != "JPEG" or image.mode not in ("RGB", "L"):
                     return None
                 image.draft(image.mode, (sw * DRAFT_MARGIN, sh * DRAFT_MARGIN))
-                if image.size == self.stored_size:  # too small to draft: decode in full, once, and keep it
+                if image.size == self.stored_size:  # not drafted after all: decode in full, once, and keep it
                     return None
                 image.load()
-                image = ImageOps.exif_transpose(image)
-                image = _convert(image, "RGB")
+                ImageOps.exif_transpose(image, in_place=True)
+                rgb = _convert(image, "RGB")
+                # The drafted image is at least the asked size; the resize brings it to exactly `size` (a new
+                # image either way: leaving the `with` closes the opened one).
+                return rgb.copy() if rgb.size == size else rgb.resize(size, Image.Resampling.BILINEAR)
         except ImageLoadError:
             raise
         except (OSError, ValueError, SyntaxError) as exc:
             raise ImageLoadError(f"{self.name}: image data is damaged or truncated ({exc})") from None
-        # The drafted image is at least the asked size; the resize brings it to exactly `size`.
-        return image if image.size == size else image.resize(size, Image.Resampling.BILINEAR)
 
     def __repr__(self) -> str:
         return f"LazyImage({self.name}, {self.size[0]}x{self.size[1]}{', loaded' if self.loaded else ''})"

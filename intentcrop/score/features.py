@@ -102,20 +102,26 @@ def summed_area(values: np.ndarray) -> np.ndarray:
 def box_sums(table: np.ndarray, x1: np.ndarray, y1: np.ndarray, x2: np.ndarray, y2: np.ndarray) -> np.ndarray:
     """Sums of the map over integer boxes [x1, x2) x [y1, y2) (clipped to the map), one per box."""
     h, w = table.shape[0] - 1, table.shape[1] - 1
-    x1 = np.clip(x1, 0, w)
-    x2 = np.clip(x2, 0, w)
-    y1 = np.clip(y1, 0, h)
-    y2 = np.clip(y2, 0, h)
+    # np.minimum/np.maximum rather than np.clip: the same integers, without np.clip's per-call overhead (~40 us,
+    # ~50 calls per scoring pass: a few ms per image).
+    x1 = np.minimum(np.maximum(x1, 0), w)
+    x2 = np.minimum(np.maximum(x2, 0), w)
+    y1 = np.minimum(np.maximum(y1, 0), h)
+    y2 = np.minimum(np.maximum(y2, 0), h)
     x2 = np.maximum(x2, x1)
     y2 = np.maximum(y2, y1)
-    return table[y2, x2] - table[y1, x2] - table[y2, x1] + table[y1, x1]
+    # One flat gather per corner (the same four table entries as table[y, x], about twice as fast).
+    flat, stride = table.ravel(), w + 1
+    r1, r2 = y1 * stride, y2 * stride
+    return flat[r2 + x2] - flat[r1 + x2] - flat[r2 + x1] + flat[r1 + x1]
 
 
 def map_pixels(maps: "ImageMaps", xyxy: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Boxes in original pixels -> integer (x1, y1, x2, y2) on the maps' grid, clipped to it."""
     h, w = maps.shape
     box = np.round(np.asarray(xyxy, dtype=np.float64).reshape(-1, 4) * maps.scale).astype(np.int64)
-    return (np.clip(box[:, 0], 0, w), np.clip(box[:, 1], 0, h), np.clip(box[:, 2], 0, w), np.clip(box[:, 3], 0, h))
+    return (np.minimum(np.maximum(box[:, 0], 0), w), np.minimum(np.maximum(box[:, 1], 0), h),
+            np.minimum(np.maximum(box[:, 2], 0), w), np.minimum(np.maximum(box[:, 3], 0), h))
 
 
 # -- per-image maps -------------------------------------------------------------------------------
