@@ -146,9 +146,15 @@ def spectral_residual(gray: np.ndarray, side: int = 64) -> np.ndarray:
     return _normalise(cv2.resize(back, (w, h), interpolation=cv2.INTER_LINEAR))
 
 
-def colour_contrast(rgb: np.ndarray) -> np.ndarray:
-    """Achanta et al. (2009) frequency-tuned saliency: distance of the smoothed Lab colour from the image mean."""
-    lab = cv2.cvtColor(rgb.astype(np.float32), cv2.COLOR_RGB2Lab)
+def lab_image(rgb: np.ndarray) -> np.ndarray:
+    """The float Lab image of an RGB float image (0..1), as OpenCV converts it."""
+    return cv2.cvtColor(rgb.astype(np.float32, copy=False), cv2.COLOR_RGB2Lab)
+
+
+def colour_contrast(rgb: np.ndarray, lab: np.ndarray | None = None) -> np.ndarray:
+    """Achanta et al. (2009) frequency-tuned saliency: distance of the smoothed Lab colour from the image mean.
+    `lab`: the image's Lab (lab_image(rgb)) when the caller has it already."""
+    lab = lab_image(rgb) if lab is None else lab
     smooth = cv2.GaussianBlur(lab, (0, 0), 1.5)
     dist = np.sqrt(((smooth - lab.reshape(-1, 3).mean(axis=0)) ** 2).sum(axis=2))
     return _normalise(dist)
@@ -168,9 +174,9 @@ def centre_surround(rgb: np.ndarray) -> np.ndarray:
     return _normalise(cv2.resize(out, (w, h), interpolation=cv2.INTER_LINEAR))
 
 
-def chroma_map(rgb: np.ndarray) -> np.ndarray:
+def chroma_map(rgb: np.ndarray, lab: np.ndarray | None = None) -> np.ndarray:
     """Colourfulness: the Lab chroma, smoothed."""
-    lab = cv2.cvtColor(rgb.astype(np.float32), cv2.COLOR_RGB2Lab)
+    lab = lab_image(rgb) if lab is None else lab
     return _normalise(cv2.GaussianBlur(np.sqrt(lab[..., 1] ** 2 + lab[..., 2] ** 2), (0, 0), 1.5))
 
 
@@ -234,7 +240,8 @@ def compute_maps(rgb: np.ndarray, scale: float) -> ImageMaps:
     """All per-image maps from a small RGB float image (0..1); `scale` maps original pixels to it."""
     gray = cv2.cvtColor(rgb.astype(np.float32), cv2.COLOR_RGB2GRAY)
     h, w = gray.shape
-    sal = _normalise(0.5 * spectral_residual(gray) + 0.5 * colour_contrast(rgb))
+    lab = lab_image(rgb)  # one conversion for the colour contrast and the chroma maps
+    sal = _normalise(0.5 * spectral_residual(gray) + 0.5 * colour_contrast(rgb, lab))
     gx = cv2.Sobel(gray, cv2.CV_32F, 1, 0, ksize=3)
     gy = cv2.Sobel(gray, cv2.CV_32F, 0, 1, ksize=3)
     edges = cv2.GaussianBlur(np.sqrt(gx * gx + gy * gy), (0, 0), 1.0)
@@ -251,7 +258,7 @@ def compute_maps(rgb: np.ndarray, scale: float) -> ImageMaps:
         edges=summed_area(edges),
         skin=summed_area(skin_map(rgb)),
         contrast=summed_area(centre_surround(rgb)),
-        colour=summed_area(chroma_map(rgb)),
+        colour=summed_area(chroma_map(rgb, lab)),
         faces=detect_faces(gray),
     )
 
