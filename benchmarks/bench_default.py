@@ -9,8 +9,8 @@ q90 in a temporary folder. Every time is one call on one image file, decode incl
 after a warm-up call; one thread (OMP/BLAS/OpenCV). Timings of the methods compared in a table are taken in
 ONE process, interleaved image by image (method A on image 1, method B on image 1, ..., then image 2), so a
 busy machine slows them alike and the ratios hold. Peak memory is measured apart: each method in its own
-fresh process on two images, as the peak resident set (ru_maxrss) minus that process's resident set before
-the first call (imports and models loaded), i.e. what the calls themselves add.
+fresh process on two images, as the peak resident set (VmHWM) minus that process's resident set before the
+first call (imports done and models loaded), i.e. what the calls themselves add ("MB" columns).
 
 (a) call for call at --call-side px (default 1024): one intentcrop call (intentcrop.crop(path, k=1, ratio=R))
     against one smartcrop call for the same ratio R (smartcrop.py 0.5, SmartCrop().crop(image, w, h), min_scale as in `intentcrop eval`). For
@@ -130,16 +130,22 @@ def time_worker(methods: list[str], paths: list[str], warmup: int) -> dict:
 
 
 def memory_worker(method: str, paths: list[str]) -> dict:
-    """Runs inside a fresh process: peak RSS added by calls of `method` (after a first, warm-up-free setup)."""
-    import resource
-
+    """Runs inside a fresh process: the peak resident memory the calls of `method` add to the process as it is
+    once imports are done and models loaded. Read from /proc/self/status (VmRSS, VmHWM): ru_maxrss would keep
+    the parent's high-water mark across fork + exec."""
     import cv2
 
     cv2.setNumThreads(1)
 
+    def status_mb(key: str) -> float:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1]) / 1024
+        return float("nan")
+
     def rss_mb() -> float:
-        with open("/proc/self/statm") as f:
-            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+        return status_mb("VmRSS")
 
     run = make_method(method)
     if method.startswith("intentcrop"):  # load the model and import the stages on a tiny image first
@@ -151,7 +157,7 @@ def memory_worker(method: str, paths: list[str]) -> dict:
     base = rss_mb()
     for p in paths:
         run(p)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = status_mb("VmHWM")
     return {"method": method, "base_mb": base, "peak_mb": peak, "added_mb": max(0.0, peak - base)}
 
 
