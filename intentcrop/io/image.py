@@ -164,8 +164,9 @@ class LazyImage:
 
 
 def open_image(source: Any, max_pixels: int | None = None) -> "LazyImage | Image.Image":
-    """A file, path, bytes or file object -> a `LazyImage` (its header read, nothing decoded); a PIL image or
-    array -> the upright RGB image, as `load_image` gives it; a LazyImage -> itself.
+    """A JPEG file, path, bytes or file object -> a `LazyImage` (its header read, nothing decoded); any other
+    source (PNG, WebP, ... files, PIL images, arrays) -> the upright RGB image, as `load_image` gives it (the
+    analysis copy needs its full decode anyway); a LazyImage -> itself.
 
     Raises ImageLoadError for what the header already shows (no such file, not an image, too many pixels);
     damaged image data is reported when it is decoded."""
@@ -184,16 +185,16 @@ def open_image(source: Any, max_pixels: int | None = None) -> "LazyImage | Image
     image = _open(source, name, limit)
     try:
         stored = image.size
-        if stored[0] <= 0 or stored[1] <= 0:
-            raise ImageLoadError(f"{name}: image has zero size ({stored[0]}x{stored[1]})")
-        try:
-            orientation = image.getexif().get(0x0112, 1)
-        except Exception:  # an unreadable EXIF block: load_image's exif_transpose decides, so decode eagerly
-            orientation = None
         draftable = image.format == "JPEG" and image.mode in ("RGB", "L") and len(getattr(image, "tile", ())) == 1
+        orientation = None
+        if draftable and stored[0] > 0 and stored[1] > 0:
+            try:  # a JPEG's EXIF sits in its header (other formats may need the pixels decoded to find it)
+                orientation = image.getexif().get(0x0112, 1)
+            except Exception:  # an unreadable EXIF block: let load_image's exif_transpose decide
+                orientation = None
     finally:
         image.close()
-    if orientation is None:
+    if orientation is None:  # not a JPEG Pillow can draft: nothing to gain from laziness, decode it now
         return load_image(source, max_pixels=max_pixels)
     size = stored[::-1] if orientation in _UPRIGHT_SWAPS else stored
     return LazyImage(source, name, size, stored, draftable, max_pixels)

@@ -165,3 +165,12 @@ def test_pipeline_does_not_decode_the_full_image(tmp_path, monkeypatch):
     intentcrop.crop(path, k=2, ratio=["16:9", "1:1"])
     intentcrop.crop(path, k=2)
     assert calls == []
+
+
+def test_other_formats_are_decoded_at_once(tmp_path):
+    path = tmp_path / "a.png"
+    _scene(120, 80).save(path)
+    out = open_image(path)
+    assert isinstance(out, Image.Image) and out.size == (120, 80)
+    assert np.array_equal(np.asarray(out), np.asarray(load_image(path)))
+    assert intentcrop.crop(path, k=1)[0].box == intentcrop.crop(load_image(path), k=1)[0].box
