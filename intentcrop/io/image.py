@@ -125,8 +125,9 @@ class LazyImage:
 
     def analysis(self, size: tuple[int, int]) -> Image.Image:
         """An upright RGB copy of exactly `size` (w, h): the full image resized (bilinear), or for a JPEG,
-        when DRAFT_DECODE is on and the full image is not decoded yet, the JPEG decoded at the largest DCT
-        scale (1/2, 1/4, 1/8) that still covers `size`, then resized."""
+        when DRAFT_DECODE is on and the full image is not decoded yet, the JPEG decoded at the smallest DCT
+        scale (1/2, 1/4, 1/8) that still covers DRAFT_MARGIN x `size`, then resized (too small for a scale of
+        1/2: decoded in full, kept, and resized, exactly as an eagerly loaded image)."""
         size = (int(size[0]), int(size[1]))
         if self._full is None and self.draftable and DRAFT_DECODE and size != self.size:
             small = self._draft(size)
