@@ -31,7 +31,7 @@ from intentcrop.core.intent import Intent
 from intentcrop.core.result import CropResult
 from intentcrop.defaults import Defaults
 from intentcrop.errors import IntentCropError, InvalidIntentError
-from intentcrop.io.image import load_image
+from intentcrop.io.image import open_image
 from intentcrop.registry import GROUNDERS, PROPOSERS, SCORERS, SEARCHERS
 from intentcrop.score.base import zscore
 from intentcrop.select import select_top_k
@@ -145,8 +145,10 @@ class Pipeline:
     # -- stages -------------------------------------------------------------------------------
     def preprocess(self, image: Any, intent: Intent, options: "Mapping[str, Any] | Defaults | None" = None
                    ) -> CropContext:
+        # A file is only opened here (size, orientation): the analysis copy is decoded straight to its size and
+        # the full-resolution image only if a stage asks for ctx.image (model-backed ones) or a crop is cut.
         resolved = self.resolve_options(options)
-        return CropContext(image=load_image(image, max_pixels=resolved.max_image_pixels), intent=intent,
+        return CropContext(image=open_image(image, max_pixels=resolved.max_image_pixels), intent=intent,
                            options=resolved)
 
     def ground(self, ctx: CropContext) -> Grounding | None:
@@ -240,7 +242,7 @@ class Pipeline:
             return results
         offered: list[CropResult] = []
         for reading in readings:
-            rctx = CropContext(image=ctx.image, intent=ctx.intent, grounding=reading, cache=ctx.cache,
+            rctx = CropContext(image=ctx.source, intent=ctx.intent, grounding=reading, cache=ctx.cache,
                                options=ctx.options)
             try:
                 candidates = self.propose(rctx)

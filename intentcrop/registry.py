@@ -12,9 +12,19 @@ T = TypeVar("T")
 
 
 class Registry(Generic[T]):
-    def __init__(self, stage: str) -> None:
+    def __init__(self, stage: str, package: str | None = None) -> None:
         self.stage = stage
+        self.package = package  # the stage package whose import registers the built-in backends
         self._entries: dict[str, Callable[..., T]] = {}
+        self._loaded = package is None
+
+    def _load(self) -> None:
+        """Import the stage package once, on the first look-up (nothing is imported with `import intentcrop`)."""
+        if not self._loaded:
+            self._loaded = True
+            import importlib
+
+            importlib.import_module(self.package)
 
     def register(self, name: str) -> Callable[[Callable[..., T]], Callable[..., T]]:
         def decorator(factory: Callable[..., T]) -> Callable[..., T]:
@@ -27,6 +37,8 @@ class Registry(Generic[T]):
 
     def create(self, name: str, **kwargs: Any) -> T:
         if name not in self._entries:
+            self._load()
+        if name not in self._entries:
             known = ", ".join(sorted(self._entries)) or "none"
             raise KeyError(f"unknown {self.stage} backend {name!r}; known: {known}")
         return self._entries[name](**kwargs)
@@ -36,13 +48,16 @@ class Registry(Generic[T]):
         return self._entries.get(name)
 
     def names(self) -> list[str]:
+        self._load()
         return sorted(self._entries)
 
     def __contains__(self, name: str) -> bool:
+        if name not in self._entries:
+            self._load()
         return name in self._entries
 
 
-PROPOSERS: Registry = Registry("proposer")
-GROUNDERS: Registry = Registry("grounder")
-SCORERS: Registry = Registry("scorer")
-SEARCHERS: Registry = Registry("searcher")
+PROPOSERS: Registry = Registry("proposer", "intentcrop.propose")
+GROUNDERS: Registry = Registry("grounder", "intentcrop.ground")
+SCORERS: Registry = Registry("scorer", "intentcrop.score")
+SEARCHERS: Registry = Registry("searcher", "intentcrop.search")

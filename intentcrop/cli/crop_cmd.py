@@ -11,7 +11,7 @@ from typing import Any
 
 from intentcrop import defaults
 from intentcrop.errors import IntentCropError
-from intentcrop.io.image import encode_image, load_image, output_format, save_image
+from intentcrop.io.image import encode_image, load_image, open_image, output_format, save_image
 from intentcrop.pipeline import PIPELINE_CONFIGS
 
 _BOX_RE = re.compile(r"^\s*-?\d+(\.\d+)?\s*(,\s*-?\d+(\.\d+)?\s*){3}$")
@@ -165,7 +165,9 @@ def run(args) -> int:
     failures = 0
     for path in inputs:
         try:
-            image = load_image(path)
+            # Opened lazily: the crop is chosen on a small copy (a JPEG is decoded straight to it) and the
+            # full-resolution image is decoded only to cut the crops (--out) or draw the overlay (--debug).
+            image = open_image(path)
             output = intentcrop.crop(image, return_output=True, **kwargs)
             written = _write_outputs(args, mode, target, path, image, output, input_paths)
             if args.debug:
@@ -233,7 +235,7 @@ def _write_debug(args, path: Path, image, output, n_inputs: int, input_paths) ->
     if n_inputs > 1 or target.is_dir() or not target.suffix:
         target = target / f"{path.stem}_debug.png"
     _check_target(target, args, input_paths)
-    save_image(draw_debug(image, output), target, overwrite=args.overwrite)
+    save_image(draw_debug(load_image(image), output), target, overwrite=args.overwrite)
 
 
 def _print_summary(path: Path, output, written: list[Path]) -> None:

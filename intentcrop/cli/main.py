@@ -10,9 +10,21 @@ from intentcrop import __version__
 
 # Each subcommand lives in its own module exposing add_parser(subparsers) and run(args) -> int.
 SUBCOMMANDS = ["crop_cmd", "eval_cmd", "train_cmd", "bench_cmd", "serve_cmd"]
+COMMAND_MODULES = {"crop": "crop_cmd", "eval": "eval_cmd", "train": "train_cmd", "bench": "bench_cmd",
+                   "serve": "serve_cmd"}  # the command each module adds: only that module is imported to run it
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _modules_for(argv: list[str]) -> list[str] | None:
+    """The subcommand modules a command line needs: its command's only, none for a bare --version, else all
+    (help, errors). Building every subparser imports every command's module (the world's, the trainers')."""
+    command = next((a for a in argv if not a.startswith("-")), None)
+    if command is None:
+        return [] if "--version" in argv and not {"-h", "--help"} & set(argv) else None
+    return [COMMAND_MODULES[command]] if command in COMMAND_MODULES else None
+
+
+def build_parser(modules: list[str] | None = None) -> argparse.ArgumentParser:
+    """The command-line parser with the subcommands of `modules` (default: all of them)."""
     parser = argparse.ArgumentParser(
         prog="intentcrop",
         description="Crop images the way you mean them to be cropped: free-form, by text, by a query picture, "
@@ -22,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"intentcrop {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in SUBCOMMANDS:
+    for name in SUBCOMMANDS if modules is None else modules:
         module = importlib.import_module(f"intentcrop.cli.{name}")
         before = set(subparsers.choices)
         module.add_parser(subparsers)
@@ -33,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    parser = build_parser(_modules_for(sys.argv[1:] if argv is None else list(argv)))
     args = parser.parse_args(argv)
     if not getattr(args, "command", None) or not hasattr(args, "run"):
         parser.print_help(sys.stderr)

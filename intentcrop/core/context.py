@@ -61,7 +61,9 @@ class Grounding:
 
 @dataclass
 class CropContext:
-    image: Image.Image  # upright RGB
+    # Upright RGB, full resolution. It may be given as a lazy handle (`intentcrop.io.image.open_image`): then
+    # `ctx.image` decodes the full image on first use, while `width`, `height` and `small()` never need it.
+    image: Image.Image = field(repr=False)
     intent: Intent
     grounding: Grounding | None = None
     cache: dict[str, Any] = field(default_factory=dict)
@@ -77,12 +79,17 @@ class CropContext:
         return self.options.k if self.intent.k is None else int(self.intent.k)
 
     @property
+    def source(self) -> Any:
+        """What the context was made from: the PIL image, or the lazy handle (not decoding it)."""
+        return self._image
+
+    @property
     def width(self) -> int:
-        return self.image.size[0]
+        return self._image.size[0]
 
     @property
     def height(self) -> int:
-        return self.image.size[1]
+        return self._image.size[1]
 
     @property
     def min_scale(self) -> float:
@@ -107,7 +114,23 @@ class CropContext:
         def compute() -> tuple[np.ndarray, float]:
             scale = min(1.0, long_side / max(self.width, self.height))
             size = (max(1, round(self.width * scale)), max(1, round(self.height * scale)))
-            img = self.image if size == self.image.size else self.image.resize(size, Image.Resampling.BILINEAR)
+            source = self._image
+            if isinstance(source, Image.Image):
+                img = source if size == source.size else source.resize(size, Image.Resampling.BILINEAR)
+            else:  # a lazy handle: a JPEG decodes straight to about this size, nothing full-size is made
+                img = source.analysis(size)
             return np.asarray(img, dtype=np.float32) / 255.0, size[0] / self.width
 
         return self.cached(f"small:{long_side}", compute)
+
+
+def _get_image(self: CropContext) -> Image.Image:
+    image = self._image
+    return image if isinstance(image, Image.Image) else image.full()
+
+
+def _set_image(self: CropContext, value: Any) -> None:
+    self._image = value
+
+
+CropContext.image = property(_get_image, _set_image, doc="The upright full-resolution RGB image (decoded on first use).")  # type: ignore[assignment]

@@ -37,7 +37,8 @@ class CropResult:
         return out
 
     def crop(self, image) -> "PIL.Image.Image":  # noqa: F821
-        """Cut this crop out of `image` (anything load_image takes), resized to output_size if one was asked."""
+        """Cut this crop out of `image` (anything load_image takes, or a lazy handle from open_image: then its
+        full-resolution image is decoded, once), resized to output_size if one was asked."""
         from intentcrop.io.image import crop_image, load_image
 
         pil = image if hasattr(image, "crop") and hasattr(image, "size") else load_image(image)

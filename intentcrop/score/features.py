@@ -101,20 +101,26 @@ def summed_area(values: np.ndarray) -> np.ndarray:
 def box_sums(table: np.ndarray, x1: np.ndarray, y1: np.ndarray, x2: np.ndarray, y2: np.ndarray) -> np.ndarray:
     """Sums of the map over integer boxes [x1, x2) x [y1, y2) (clipped to the map), one per box."""
     h, w = table.shape[0] - 1, table.shape[1] - 1
-    x1 = np.clip(x1, 0, w)
-    x2 = np.clip(x2, 0, w)
-    y1 = np.clip(y1, 0, h)
-    y2 = np.clip(y2, 0, h)
+    # np.minimum/np.maximum rather than np.clip: the same integers, without np.clip's per-call overhead (~40 us,
+    # ~50 calls per scoring pass: a few ms per image).
+    x1 = np.minimum(np.maximum(x1, 0), w)
+    x2 = np.minimum(np.maximum(x2, 0), w)
+    y1 = np.minimum(np.maximum(y1, 0), h)
+    y2 = np.minimum(np.maximum(y2, 0), h)
     x2 = np.maximum(x2, x1)
     y2 = np.maximum(y2, y1)
-    return table[y2, x2] - table[y1, x2] - table[y2, x1] + table[y1, x1]
+    # One flat gather per corner (the same four table entries as table[y, x], about twice as fast).
+    flat, stride = table.ravel(), w + 1
+    r1, r2 = y1 * stride, y2 * stride
+    return flat[r2 + x2] - flat[r1 + x2] - flat[r2 + x1] + flat[r1 + x1]
 
 
 def map_pixels(maps: "ImageMaps", xyxy: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Boxes in original pixels -> integer (x1, y1, x2, y2) on the maps' grid, clipped to it."""
     h, w = maps.shape
     box = np.round(np.asarray(xyxy, dtype=np.float64).reshape(-1, 4) * maps.scale).astype(np.int64)
-    return (np.clip(box[:, 0], 0, w), np.clip(box[:, 1], 0, h), np.clip(box[:, 2], 0, w), np.clip(box[:, 3], 0, h))
+    return (np.minimum(np.maximum(box[:, 0], 0), w), np.minimum(np.maximum(box[:, 1], 0), h),
+            np.minimum(np.maximum(box[:, 2], 0), w), np.minimum(np.maximum(box[:, 3], 0), h))
 
 
 # -- per-image maps -------------------------------------------------------------------------------
@@ -139,9 +145,15 @@ def spectral_residual(gray: np.ndarray, side: int = 64) -> np.ndarray:
     return _normalise(cv2.resize(back, (w, h), interpolation=cv2.INTER_LINEAR))
 
 
-def colour_contrast(rgb: np.ndarray) -> np.ndarray:
-    """Achanta et al. (2009) frequency-tuned saliency: distance of the smoothed Lab colour from the image mean."""
-    lab = cv2.cvtColor(rgb.astype(np.float32), cv2.COLOR_RGB2Lab)
+def lab_image(rgb: np.ndarray) -> np.ndarray:
+    """The float Lab image of an RGB float image (0..1), as OpenCV converts it."""
+    return cv2.cvtColor(rgb.astype(np.float32, copy=False), cv2.COLOR_RGB2Lab)
+
+
+def colour_contrast(rgb: np.ndarray, lab: np.ndarray | None = None) -> np.ndarray:
+    """Achanta et al. (2009) frequency-tuned saliency: distance of the smoothed Lab colour from the image mean.
+    `lab`: the image's Lab (lab_image(rgb)) when the caller has it already."""
+    lab = lab_image(rgb) if lab is None else lab
     smooth = cv2.GaussianBlur(lab, (0, 0), 1.5)
     dist = np.sqrt(((smooth - lab.reshape(-1, 3).mean(axis=0)) ** 2).sum(axis=2))
     return _normalise(dist)
@@ -161,9 +173,9 @@ def centre_surround(rgb: np.ndarray) -> np.ndarray:
     return _normalise(cv2.resize(out, (w, h), interpolation=cv2.INTER_LINEAR))
 
 
-def chroma_map(rgb: np.ndarray) -> np.ndarray:
+def chroma_map(rgb: np.ndarray, lab: np.ndarray | None = None) -> np.ndarray:
     """Colourfulness: the Lab chroma, smoothed."""
-    lab = cv2.cvtColor(rgb.astype(np.float32), cv2.COLOR_RGB2Lab)
+    lab = lab_image(rgb) if lab is None else lab
     return _normalise(cv2.GaussianBlur(np.sqrt(lab[..., 1] ** 2 + lab[..., 2] ** 2), (0, 0), 1.5))
 
 
@@ -227,7 +239,8 @@ def compute_maps(rgb: np.ndarray, scale: float) -> ImageMaps:
     """All per-image maps from a small RGB float image (0..1); `scale` maps original pixels to it."""
     gray = cv2.cvtColor(rgb.astype(np.float32), cv2.COLOR_RGB2GRAY)
     h, w = gray.shape
-    sal = _normalise(0.5 * spectral_residual(gray) + 0.5 * colour_contrast(rgb))
+    lab = lab_image(rgb)  # one conversion for the colour contrast and the chroma maps
+    sal = _normalise(0.5 * spectral_residual(gray) + 0.5 * colour_contrast(rgb, lab))
     gx = cv2.Sobel(gray, cv2.CV_32F, 1, 0, ksize=3)
     gy = cv2.Sobel(gray, cv2.CV_32F, 0, 1, ksize=3)
     edges = cv2.GaussianBlur(np.sqrt(gx * gx + gy * gy), (0, 0), 1.0)
@@ -244,7 +257,7 @@ def compute_maps(rgb: np.ndarray, scale: float) -> ImageMaps:
         edges=summed_area(edges),
         skin=summed_area(skin_map(rgb)),
         contrast=summed_area(centre_surround(rgb)),
-        colour=summed_area(chroma_map(rgb)),
+        colour=summed_area(chroma_map(rgb, lab)),
         faces=detect_faces(gray),
     )
 

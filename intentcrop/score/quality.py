@@ -71,6 +71,13 @@ class CropQualityModel:
             return grad * (z - z.mean(axis=0))
         raise ModelNotAvailableError(f"unknown crop-quality model kind {self.kind!r}")
 
+    def score_and_contributions(self, features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(score(features), contributions(features)), the additive model's basis computed once (same numbers)."""
+        if self.kind in ("linear", "additive"):
+            terms = hinge_basis(self.standardise(features), self.params["knots"]) * self.params["weights"][None]
+            return terms.sum(axis=(1, 2)), terms.sum(axis=2)
+        return self.score(features), self.contributions(features)
+
     def score(self, features: np.ndarray) -> np.ndarray:
         z = self.standardise(features)
         if self.kind in ("linear", "additive"):
@@ -221,9 +228,9 @@ class QualityScorer:
     def score(self, ctx: CropContext, candidates: Candidates) -> dict[str, np.ndarray]:
         all_features = features_for(ctx, candidates.xyxy)
         features = all_features[:, self._columns]
-        share = self.model.contributions(features)
+        learned, share = self.model.score_and_contributions(features)
         rule = face_rule(all_features, ctx.options.face_cut_penalty)
-        total = self.model.score(features) + rule
+        total = learned + rule
         terms: dict[str, np.ndarray] = {"total": total}
         for j, name in enumerate(self.model.feature_names):  # shares add up to the total (additive models)
             terms[name] = share[:, j]

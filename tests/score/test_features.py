@@ -185,3 +185,25 @@ def test_the_sample_portraits_face_is_found_and_cut_faces_are_measured(sample_im
 def test_face_detection_on_a_blank_or_tiny_picture_finds_nothing():
     assert detect_faces(np.full((120, 160), 0.5)).shape == (0, 4)
     assert detect_faces(np.zeros((10, 10))).shape == (0, 4)
+
+
+def test_shared_lab_maps_equal_their_own_conversion():
+    from intentcrop.score.features import chroma_map, colour_contrast, lab_image
+
+    rgb = np.random.default_rng(3).random((40, 60, 3)).astype(np.float32)
+    lab = lab_image(rgb)
+    assert np.array_equal(colour_contrast(rgb, lab), colour_contrast(rgb))
+    assert np.array_equal(chroma_map(rgb, lab), chroma_map(rgb))
+
+
+def test_box_sums_clip_out_of_range_boxes_like_np_clip():
+    from intentcrop.score.features import box_sums, summed_area
+
+    table = summed_area(np.random.default_rng(4).random((9, 13)))
+    x1, y1 = np.array([-5, 0, 3, 20]), np.array([-2, 4, 9, 1])
+    x2, y2 = np.array([4, 30, 2, 25]), np.array([3, 12, 8, 2])
+    cx1, cx2 = np.clip(x1, 0, 13), np.clip(x2, 0, 13)
+    cy1, cy2 = np.clip(y1, 0, 9), np.clip(y2, 0, 9)
+    cx2, cy2 = np.maximum(cx2, cx1), np.maximum(cy2, cy1)
+    expected = table[cy2, cx2] - table[cy1, cx2] - table[cy2, cx1] + table[cy1, cx1]
+    assert np.array_equal(box_sums(table, x1, y1, x2, y2), expected)

@@ -147,3 +147,15 @@ def test_default_crops_of_the_portrait_keep_the_whole_face(sample_image_path, ra
     box = intentcrop.crop(sample_image_path, ratio=ratio, k=1)[0].box
     x1, y1, x2, y2 = SAMPLE_FACE
     assert box.x1 <= x1 and box.y1 <= y1 and box.x2 >= x2 and box.y2 >= y2, box
+
+
+def test_score_and_contributions_equal_the_separate_calls():
+    import numpy as np
+
+    from intentcrop.score.quality import load_model
+
+    model = load_model()
+    features = np.random.default_rng(5).random((50, len(model.feature_names)))
+    score, share = model.score_and_contributions(features)
+    assert np.array_equal(score, model.score(features))
+    assert np.array_equal(share, model.contributions(features))
