@@ -55,7 +55,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     out.add_argument("--format", choices=["jpg", "png", "webp"], help="format of crops written to a folder or stdout "
                      "(default: the input's own for a folder, png for stdout)")
     out.add_argument("--json", action="store_true", help="print one JSON object per image (boxes, scores, reasons)")
-    out.add_argument("--debug", metavar="FILE|DIR", help="write an overlay showing candidates, winners and scores")
+    out.add_argument("--debug", metavar="FILE|DIR", help="write an overlay: the chosen crops (ratio, rank, score), faces, "
+                     "grounding boxes and each crop's reasons")
+    out.add_argument("--debug-all", action="store_true",
+                     help="with --debug: draw the other candidates too (thin, blue = worse to yellow = better)")
     out.add_argument("--overwrite", action="store_true", help="allow replacing existing output files")
     how = p.add_argument_group("method and options")
     how.add_argument("--method", choices=sorted(PIPELINE_CONFIGS), metavar="NAME",
@@ -235,7 +238,8 @@ def _write_debug(args, path: Path, image, output, n_inputs: int, input_paths) ->
     if n_inputs > 1 or target.is_dir() or not target.suffix:
         target = target / f"{path.stem}_debug.png"
     _check_target(target, args, input_paths)
-    save_image(draw_debug(load_image(image), output), target, overwrite=args.overwrite)
+    overlay = draw_debug(load_image(image), output, all_candidates=args.debug_all)
+    save_image(overlay, target, overwrite=args.overwrite)
 
 
 def _print_summary(path: Path, output, written: list[Path]) -> None:
