@@ -49,6 +49,10 @@ class Defaults:
     min_ratio: float = 0.1  # beyond 1:10 ...
     max_ratio: float = 10.0  # ... or 10:1 a "crop" is a strip: refuse rather than guess
     max_output_pixels: int = 100_000_000  # an exact output size larger than this is surely a typo
+    # no crop side is shorter than this many pixels (or than the image side / the largest window of an asked
+    # ratio, where those are shorter), whatever a model's box or a small max_scale says: a 1-px-high grounding box
+    # must not become a 434x1 crop. With min_scale (a share of the side, always applied too) it is the crop floor.
+    min_crop_side: int = 16
     # -- image input
     max_image_pixels: int = 178_956_970  # Pillow's own decompression-bomb limit (twice its warning level)
     analysis_side: int = 256  # saliency/edge maps on a copy this long: crops are judged at composition scale
@@ -88,7 +92,8 @@ class Defaults:
 
     def __post_init__(self) -> None:
         for name in ("k", "analysis_side", "grid_bins", "ratio_scales", "ratio_positions", "consensus_top",
-                     "local_top", "clip_batch_size", "clip_roi_samples", "max_output_pixels", "max_image_pixels"):
+                     "local_top", "clip_batch_size", "clip_roi_samples", "max_output_pixels", "max_image_pixels",
+                     "min_crop_side"):
             _check(name, getattr(self, name) >= 1, "at least 1")
         for name in ("grounded_safety_margin", "text_safety_margin", "query_image_safety_margin",
                      "grid_max_offset_bins", "local_rounds", "local_first_step", "face_cut_penalty",

@@ -28,10 +28,11 @@ from intentcrop import defaults
 from intentcrop.core.candidates import Candidates
 from intentcrop.core.context import CropContext, Grounding
 from intentcrop.core.intent import Intent
-from intentcrop.core.result import CropResult
+from intentcrop.core.result import CropResult, focal_point_dict
 from intentcrop.defaults import Defaults
 from intentcrop.errors import IntentCropError, InvalidIntentError
 from intentcrop.io.image import open_image
+from intentcrop.propose.geometry import at_least, floor_size
 from intentcrop.registry import GROUNDERS, PROPOSERS, SCORERS, SEARCHERS
 from intentcrop.score.base import zscore
 from intentcrop.select import select_top_k
@@ -100,6 +101,14 @@ class CropOutput:
     timings: dict[str, float] = field(default_factory=dict)
     options: Defaults | None = None  # the options the call ran with (not in to_dict)
 
+    @property
+    def focal_point(self) -> tuple[float, float] | None:
+        """The point the call is about, (x, y) in original pixels: the grounded region's centre, else the first
+        crop's focal point (free-form: its saliency centre; see intentcrop.core.result)."""
+        if self.grounding is not None and self.grounding.region is not None:
+            return self.grounding.region.clip(*self.image_size).center
+        return self.results[0].focal_point if self.results else None
+
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "image": {"width": self.image_size[0], "height": self.image_size[1]},
@@ -107,6 +116,8 @@ class CropOutput:
             "candidates_scored": len(self.candidates),
             "timings_ms": {k: round(v * 1000, 2) for k, v in self.timings.items()},
         }
+        if self.focal_point is not None:
+            out["focal_point"] = focal_point_dict(self.focal_point, self.image_size)
         if self.grounding is not None:
             out["grounding"] = self.grounding.to_dict()
         return out
@@ -197,6 +208,11 @@ class Pipeline:
         return _backend(SEARCHERS, name, dict(args)).search(ctx, candidates, lambda c: self.score(ctx, c))
 
     def postprocess(self, ctx: CropContext, candidates: Candidates, k: int | None = None) -> list[CropResult]:
+        """The k best, mutually different crops per ratio (`select_top_k`), best first, as CropResults: rank is
+        the place in its ratio's list, and each carries its focal point (intentcrop.core.result). A candidate
+        below the crop floor (options.min_crop_side px; a searcher's move could make one) is never chosen while
+        its ratio has one at or above it."""
+        candidates = self._above_floor(ctx, candidates)
         chosen = select_top_k(candidates, ctx.k if k is None else k, ctx.options.diversity_iou)
         scorers = self.scorers()
 
@@ -206,15 +222,16 @@ class Pipeline:
                     if k == scorer.name or k.startswith(scorer.name + ".")}
 
         all_terms_by_scorer = [own_terms(candidates.breakdown, scorer) for scorer, _ in scorers]
+        boxes = [candidates[idx].boxes()[0].round() for idx in chosen]
+        focal = self._focal_points(ctx, boxes)
         results = []
         per_ratio_rank: dict[float, int] = {}
-        for idx in chosen:
+        for idx, box, point in zip(chosen, boxes, focal):
             row = candidates[idx]
             terms = {k: float(v[0]) for k, v in row.breakdown.items()}
             ratio = None if np.isnan(row.ratio[0]) else float(row.ratio[0])
             key = -1.0 if ratio is None else ratio
             per_ratio_rank[key] = per_ratio_rank.get(key, 0) + 1
-            box = row.boxes()[0].round()
             reasons: list[str] = []
             for (scorer, _), all_terms in zip(scorers, all_terms_by_scorer):
                 extra = {"options": ctx.options} if _takes_options(scorer.explain) else {}
@@ -229,9 +246,46 @@ class Pipeline:
                     output_size=ctx.intent.size,
                     rank=per_ratio_rank[key],
                     image_size=(ctx.width, ctx.height),
+                    focal_point=point,
                 )
             )
         return results
+
+    @staticmethod
+    def _above_floor(ctx: CropContext, candidates: Candidates) -> Candidates:
+        """The candidates at or above the crop floor (`floor_size` with options.min_crop_side), per ratio group;
+        a group with none keeps all of its own (the proposer never makes such a group)."""
+        if len(candidates) == 0:
+            return candidates
+        keys = np.where(np.isnan(candidates.ratio), -1.0, candidates.ratio)
+        keep = np.ones(len(candidates), dtype=bool)
+        for key in np.unique(keys):
+            members = keys == key
+            try:
+                min_w, min_h = floor_size(ctx.width, ctx.height, ctx.options.min_crop_side,
+                                          ratio=None if key < 0 else float(key))
+            except InvalidIntentError:  # a ratio no window fits: nothing to hold it to
+                continue
+            ok = members & at_least(candidates.xyxy, min_w, min_h)
+            if ok.any():
+                keep[members & ~ok] = False
+        return candidates if keep.all() else candidates[np.flatnonzero(keep)]
+
+    @staticmethod
+    def _focal_points(ctx: CropContext, boxes: list) -> list[tuple[float, float]]:
+        """Each crop's focal point in original pixels (defined in intentcrop.core.result): the grounded region's
+        centre, else the crop's saliency centre of mass; clamped into the crop."""
+        if not boxes:
+            return []
+        region = ctx.grounding.region if ctx.grounding is not None else None
+        if region is not None:
+            cx, cy = region.clip(ctx.width, ctx.height).center
+            points = [(cx, cy)] * len(boxes)
+        else:
+            from intentcrop.score.features import saliency_centroid  # cv2 and the maps: only when needed
+
+            points = [tuple(p) for p in saliency_centroid(ctx, np.array([b.to_list() for b in boxes]))]
+        return [(float(min(max(x, b.x1), b.x2)), float(min(max(y, b.y1), b.y2))) for (x, y), b in zip(points, boxes)]
 
     def offer_readings(self, ctx: CropContext, results: list[CropResult]) -> list[CropResult]:
         """An ambiguous text (a tie: `Grounding.alternatives`) with k > 1: each ratio's first crop holds every

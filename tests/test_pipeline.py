@@ -168,3 +168,123 @@ def test_one_crop_asked_is_the_one_that_holds_every_reading():
                            scorers=[("framing", 1.0, {}), ("isolation", 1.0, {})])
     (only,) = pipe(_tie_scene(), Intent(text="the red circle", k=1))
     assert only.box.contains(LEFT_CIRCLE) and only.box.contains(RIGHT_CIRCLE)
+
+
+# -- focal point, crop floor, ranks -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("subject, ratios", [
+    (Box(650, 380, 760, 480), None), (Box(650, 380, 760, 480), ["1:1"]), (Box(100, 50, 180, 300), ["16:9"]),
+    (Box(10, 10, 13, 11), None), (Box(10, 10, 13, 11), ["4:5"]),  # a 3x1 subject: grown to the floor
+])
+def test_a_subjects_focal_point_is_its_centre_and_inside_every_crop(pipeline, subject, ratios):
+    out = pipeline.run(IMAGE, Intent(subject=subject, ratios=ratios, k=3))
+    cx, cy = subject.center
+    assert out.focal_point == pytest.approx((cx, cy))
+    for r in out.results:
+        assert r.focal_point == pytest.approx((cx, cy))
+        assert r.box.x1 <= r.focal_point[0] <= r.box.x2 and r.box.y1 <= r.focal_point[1] <= r.box.y2
+        assert r.focal_point_relative == pytest.approx((cx / 800, cy / 500))
+    d = out.to_dict()
+    assert d["focal_point"] == {"x": round(cx, 2), "y": round(cy, 2), "x_rel": round(cx / 800, 4),
+                                "y_rel": round(cy / 500, 4)}
+    assert d["crops"][0]["focal_point"] == d["focal_point"]
+
+
+def _blob(centre, radius=30, size=(800, 500)):
+    from PIL import ImageDraw
+
+    image = Image.new("RGB", size, (90, 95, 100))
+    ImageDraw.Draw(image).ellipse([centre[0] - radius, centre[1] - radius, centre[0] + radius,
+                                   centre[1] + radius], fill=(240, 40, 30))
+    return image
+
+
+@pytest.mark.parametrize("centre", [(400, 250), (260, 160), (540, 340), (300, 330)])  # all inside TARGET
+def test_a_free_form_focal_point_is_on_the_salient_blob(pipeline, centre):
+    out = pipeline.run(_blob(centre), Intent(k=1, min_scale=0.3))
+    (best,) = out.results
+    assert best.box.x1 <= best.focal_point[0] <= best.box.x2 and best.box.y1 <= best.focal_point[1] <= best.box.y2
+    assert np.hypot(best.focal_point[0] - centre[0], best.focal_point[1] - centre[1]) < 30  # within the blob
+    assert out.focal_point == best.focal_point
+    fx, fy = best.focal_point_in_crop
+    assert best.to_dict()["focal_point_in_crop"] == {"x_rel": round(fx, 4), "y_rel": round(fy, 4)}
+
+
+def test_a_plain_image_has_its_crops_centre_as_focal_point(pipeline):
+    (best,) = pipeline(Image.new("RGB", (800, 500), (90, 120, 150)), Intent(k=1, min_scale=0.3))
+    assert best.focal_point == pytest.approx(best.box.center)
+
+
+def test_to_dict_carries_box_percent_and_focal_point(pipeline):
+    d = pipeline.run(IMAGE, Intent(ratios=["16:9"], k=2)).to_dict()
+    for crop in d["crops"]:
+        b = crop["box"]
+        assert crop["box_percent"] == [round(100 * b["x1"] / 800, 2), round(100 * b["y1"] / 500, 2),
+                                       round(100 * b["x2"] / 800, 2), round(100 * b["y2"] / 500, 2)]
+        assert set(crop["focal_point"]) == {"x", "y", "x_rel", "y_rel"}
+        assert b["x1"] <= crop["focal_point"]["x"] <= b["x2"] and b["y1"] <= crop["focal_point"]["y"] <= b["y2"]
+        assert 0 <= crop["focal_point"]["x_rel"] <= 1 and 0 <= crop["focal_point"]["y_rel"] <= 1
+
+
+@SCORERS.register("test_tiny")
+class _TinyScorer:
+    """Prefers the smallest crop: what a model that trusts a sliver of a box would do."""
+
+    name = "test_tiny"
+
+    def score(self, ctx, candidates):
+        return {"total": -candidates.area}
+
+    def explain(self, winner, all_terms):
+        return []
+
+
+@pytest.mark.parametrize("intent", [
+    dict(subject=Box(400, 250, 403, 251)),  # a 3x1 subject
+    dict(subject=Box(400, 250, 403, 251), ratios=["1:1", "16:9"]),
+    dict(subject=Box(0, 499, 1, 500)),  # 1x1, in a corner
+    dict(subject=Box(100, 250, 534, 251)),  # the 434x1 grounding box of the issue
+    dict(max_scale=0.01),
+    dict(max_scale=0.01, ratios=["1:1", "3:4"]),
+    dict(max_scale=0.01, min_scale=0.01, subject=Box(5, 5, 6, 6)),
+])
+@pytest.mark.parametrize("searcher", [("consensus", {}), ("local", {})])
+def test_no_crop_below_the_floor(intent, searcher):
+    p = create_pipeline("default", scorers=[("test_tiny", 1.0, {})], searcher=searcher)
+    results = p(IMAGE, Intent(k=3, **intent))
+    assert results
+    for r in results:
+        assert r.box.width >= 16 and r.box.height >= 16
+        if "subject" in intent:
+            assert r.box.x1 <= intent["subject"].center[0] <= r.box.x2
+            assert r.box.y1 <= intent["subject"].center[1] <= r.box.y2
+        if r.ratio is None and "subject" in intent:
+            assert max(r.box.width / r.box.height, r.box.height / r.box.width) <= 10.5  # no strip
+
+
+@pytest.mark.parametrize("min_side", [16, 40])
+def test_a_tiny_max_scale_crops_at_the_floor(min_side):
+    (r,) = create_pipeline("default", scorers=[("test_tiny", 1.0, {})])(
+        Image.new("RGB", (64, 48)), Intent(k=1, max_scale=0.01), options={"min_crop_side": min_side})
+    assert (r.box.width, r.box.height) == (min(min_side, 64), min(min_side, 48))
+
+
+@pytest.mark.parametrize("intent", [dict(k=3), dict(k=3, ratios=["1:1", "16:9"]), dict(k=2, subject=Box(300, 200, 420, 290)),
+                                    dict(k=3, ratios=["4:5"], subject=Box(300, 200, 420, 290))])
+def test_ranks_follow_the_order_and_the_score_within_each_ratio(pipeline, intent):
+    results = pipeline(IMAGE, Intent(**intent))
+    for ratio in dict.fromkeys(r.ratio for r in results):
+        group = [r for r in results if r.ratio == ratio]
+        assert [r.rank for r in group] == list(range(1, len(group) + 1))
+        assert all(a.score >= b.score for a, b in zip(group, group[1:]))
+
+
+def test_an_ambiguous_texts_readings_have_their_regions_focal_point():
+    pipe = create_pipeline("vlm", grounders={"text": ("test_tie", {})},
+                           scorers=[("framing", 1.0, {}), ("isolation", 1.0, {})])
+    out = pipe.run(_tie_scene(), Intent(text="the red circle", k=3))
+    first, left, right = out.results
+    assert first.focal_point == pytest.approx(out.grounding.region.center)
+    assert left.focal_point == pytest.approx(LEFT_CIRCLE.center)
+    assert right.focal_point == pytest.approx(RIGHT_CIRCLE.center)

@@ -100,9 +100,11 @@ def ratio_windows(
     positions: int | None = None,
     must_contain: Box | None = None,
     strict: bool = True,
+    min_side: int = 1,
 ) -> np.ndarray:
-    """Windows of exactly `ratio` at several sizes (min_scale..max_scale of the largest that fits) and
-    positions. With `must_contain`, only windows holding that box; if none can (the box is too wide or
+    """Windows of exactly `ratio` at several sizes (min_scale..max_scale of the largest that fits, and never a
+    shorter side than `min_side` px, the crop floor, unless the largest window is itself shorter: the floor wins
+    over a max_scale below it) and positions. With `must_contain`, only windows holding that box; if none can (the box is too wide or
     tall for the ratio inside this image) raise InvalidIntentError when strict, else return the largest
     windows that cover as much of the box as possible, centred on it. min_scale, scales and positions left
     None are read from `defaults.DEFAULTS` (min_scale, ratio_scales, ratio_positions) when called."""
@@ -112,7 +114,7 @@ def ratio_windows(
     positions = options.ratio_positions if positions is None else positions
     max_w, max_h = largest_ratio_window(width, height, ratio)
     short_max = max_h if ratio >= 1 else max_w
-    short_lo = max(1, int(math.ceil(short_max * min_scale)))
+    short_lo = max(1, int(math.ceil(short_max * min_scale)), min(int(min_side), short_max))
     short_hi = max(short_lo, int(math.floor(short_max * max_scale)))
     if must_contain is not None:
         sub = must_contain.clip(width, height)
@@ -150,6 +152,44 @@ def ratio_windows(
             raise InvalidIntentError(f"no {ratio_label(ratio)} crop inside the {width}x{height} image contains the subject")
         return _centred_on(width, height, max_w, max_h, must_contain or Box(0, 0, width, height))
     return np.concatenate(out).astype(np.float64)
+
+
+def floor_size(width: int, height: int, min_side: int, min_scale: float = 0.0,
+               ratio: float | None = None) -> tuple[int, int]:
+    """The crop floor: the least (w, h) in pixels a crop may have. Free-form (`ratio` None): each side at least
+    `min_side` px and `min_scale` of the image's side, but never more than the side. For an asked ratio: the
+    window of that ratio whose shorter side is `min_side` px (or the largest window's, if that is shorter);
+    min_scale is applied by `ratio_windows` itself, relative to the largest window."""
+    min_side = max(1, int(min_side))
+    if ratio is None:
+        return (min(width, max(min_side, int(math.ceil(min_scale * width - 0.5)))),
+                min(height, max(min_side, int(math.ceil(min_scale * height - 0.5)))))
+    max_w, max_h = largest_ratio_window(width, height, ratio)
+    base = "h" if ratio >= 1 else "w"
+    return ratio_window_size(ratio, min(min_side, max_h if base == "h" else max_w), base)
+
+
+def grow_to(region: Box, width: int, height: int, min_w: float, min_h: float) -> Box:
+    """`region` grown about its centre to at least min_w x min_h (each side only where it is smaller), shifted
+    to stay inside the width x height image: a sliver of a model's box becomes a region a crop can be about."""
+    x1, y1, x2, y2 = region.to_xyxy()
+
+    def grow(lo: float, hi: float, need: float, side: int) -> tuple[float, float]:
+        need = min(float(need), float(side))
+        if hi - lo >= need:
+            return lo, hi
+        centre = (lo + hi) / 2
+        lo = min(max(centre - need / 2, 0.0), side - need)
+        return lo, lo + need
+
+    x1, x2 = grow(x1, x2, min_w, width)
+    y1, y2 = grow(y1, y2, min_h, height)
+    return Box(x1, y1, x2, y2)
+
+
+def at_least(boxes: np.ndarray, min_w: float, min_h: float) -> np.ndarray:
+    """Which boxes are at least min_w x min_h (half a pixel of rounding allowed)."""
+    return ((boxes[:, 2] - boxes[:, 0]) >= min_w - 0.5) & ((boxes[:, 3] - boxes[:, 1]) >= min_h - 0.5)
 
 
 def _centred_on(width: int, height: int, w: int, h: int, target: Box) -> np.ndarray:

@@ -2,7 +2,15 @@
 (sizes x positions) for each asked ratio, restricted to windows that hold the grounded region when there is one
 (a model-grounded region grown by `safety_margin` first -- by default its grounding source's,
 `ctx.options.text_safety_margin` / `query_image_safety_margin` / `grounded_safety_margin` -- or as it is where
-the grown one cannot fit an asked ratio). Grid sizes come from `ctx.options` unless given to the constructor."""
+the grown one cannot fit an asked ratio). Grid sizes come from `ctx.options` unless given to the constructor.
+
+The crop floor: no candidate has a side shorter than `ctx.options.min_crop_side` px (capped by the image side, or
+by the largest window of an asked ratio) -- whatever a model's box or a small `max_scale` says, so no sliver and no
+zero-area crop is ever proposed -- nor than `ctx.min_scale` (of the image's side for free-form grid anchors, of the
+largest window for an asked ratio; free-form windows around a grounded region are sized by the region, as
+before). Where the floor is above `max_scale`, the floor wins (crops at the floor, as a
+region larger than max_scale wins too). A grounded region smaller than the floor is grown about its centre (kept
+inside the image) to the floor first, so the windows around it are crops about it rather than slivers of it."""
 
 from __future__ import annotations
 
@@ -17,7 +25,8 @@ from intentcrop.core.candidates import Candidates
 from intentcrop.core.context import CropContext
 from intentcrop.defaults import Defaults
 from intentcrop.errors import InvalidIntentError
-from intentcrop.propose.geometry import contains_mask, dedupe, grid_anchors, ratio_windows, subject_windows
+from intentcrop.propose.geometry import (at_least, contains_mask, dedupe, floor_size, grid_anchors, grow_to,
+                                        ratio_windows, subject_windows)
 from intentcrop.registry import PROPOSERS
 
 
@@ -59,35 +68,59 @@ class GridProposer:
 
     def propose(self, ctx: CropContext) -> Candidates:
         width, height, intent = ctx.width, ctx.height, ctx.intent
+        min_side = ctx.options.min_crop_side
         region = ctx.grounding.region if ctx.grounding is not None else None
         strict = ctx.grounding.strict if ctx.grounding is not None else True
-        grown = None  # a model's box grown by the safety margin: room for its localisation error
+        margin = None if strict else self.margin_for(ctx.grounding.source, ctx.options)
         if region is not None:
             region = region.clip(width, height)
-            if not strict:
-                grown = region.expand(self.margin_for(ctx.grounding.source, ctx.options)).clip(width, height)
         ratios = intent.resolve_ratios(width, height)
         parts: list[Candidates] = []
         if ratios:
             for ratio in ratios:
+                held, grown = self._held(region, width, height, ctx.options, margin, ratio)
                 windows = functools.partial(ratio_windows, width, height, ratio, min_scale=ctx.min_scale,
                                             max_scale=intent.max_scale, scales=self._option(ctx.options, "ratio_scales"),
-                                            positions=self._option(ctx.options, "ratio_positions"))
+                                            positions=self._option(ctx.options, "ratio_positions"), min_side=min_side)
                 if grown is None:
-                    boxes = windows(must_contain=region, strict=strict)
+                    boxes = windows(must_contain=held, strict=strict)
                 else:
                     try:
                         boxes = windows(must_contain=grown, strict=True)
                     except InvalidIntentError:  # the margin does not fit this ratio: hold the box itself,
-                        boxes = windows(must_contain=region, strict=False)  # or as much of it as fits
+                        boxes = windows(must_contain=held, strict=False)  # or as much of it as fits
                 parts.append(Candidates.from_xyxy(dedupe(boxes, width, height), source="ratio", ratio=ratio))
         else:
-            parts.append(Candidates.from_xyxy(self.free_form(width, height, intent, ctx.min_scale, region if grown is None else grown, ctx.options), source="grid"))
+            held, grown = self._held(region, width, height, ctx.options, margin, None)
+            parts.append(Candidates.from_xyxy(self.free_form(width, height, intent, ctx.min_scale,
+                                                             held if grown is None else grown, ctx.options),
+                                              source="grid"))
         return Candidates.merge(parts)
+
+    @staticmethod
+    def _held(region: Box | None, width: int, height: int, options: Defaults, margin: float | None,
+              ratio: float | None) -> tuple[Box | None, Box | None]:
+        """What the crops must hold: the region grown (about its centre, inside the image) to the floor of this
+        ratio and, free-form, to an aspect within options.min_ratio..max_ratio (a 434x1 box becomes 434x43, not
+        a strip); and (`margin` not None: a model's box) that grown by the safety margin, room for its
+        localisation error, else None."""
+        if region is None:
+            return None, None
+        need_w, need_h = floor_size(width, height, options.min_crop_side, ratio=ratio)
+        if ratio is None:
+            need_w, need_h = max(need_w, region.height * options.min_ratio), max(need_h, region.width / options.max_ratio)
+        region = grow_to(region, width, height, need_w, need_h)
+        grown = None if margin is None else region.expand(margin).clip(width, height)
+        return region, grown
 
     def free_form(self, width: int, height: int, intent, min_scale: float, region: Box | None,
                   options: Defaults | None = None) -> np.ndarray:
+        """Free-form candidates: GAIC anchors within min_scale..max_scale of each side and at least
+        options.min_crop_side px (holding `region` if given), and windows around `region` of at least
+        options.min_crop_side px (the region sets how small they may be, not min_scale) and no strip beyond
+        options.min_ratio..max_ratio."""
         options = defaults.DEFAULTS if options is None else options
+        min_w, min_h = floor_size(width, height, options.min_crop_side, min_scale)
         anchors = grid_anchors(
             width, height, bins=self._option(options, "grid_bins"),
             max_offset_bins=self._option(options, "grid_max_offset_bins"),
@@ -96,14 +129,19 @@ class GridProposer:
         )
         anchors = np.concatenate([np.array([[0, 0, width, height]], dtype=np.float64), anchors])
         w, h = anchors[:, 2] - anchors[:, 0], anchors[:, 3] - anchors[:, 1]
-        keep = (w >= min_scale * width - 0.5) & (h >= min_scale * height - 0.5)
+        keep = at_least(anchors, min_w, min_h)
         keep &= (w <= intent.max_scale * width + 0.5) & (h <= intent.max_scale * height + 0.5)
         anchors = anchors[keep]
-        if region is not None:
-            around = subject_windows(width, height, region)
-            anchors = np.concatenate([anchors[contains_mask(anchors, region)], around])
-        if len(anchors) == 0:  # max_scale so small that no anchor survives: centre windows of that size
-            cw, ch = round(width * intent.max_scale), round(height * intent.max_scale)
+        if region is not None:  # windows around the region: the region, not min_scale, sets their least size
+            # (as before the floor); they are held to the pixel floor only, the region having been grown to it
+            side_w, side_h = floor_size(width, height, options.min_crop_side)
+            around = subject_windows(width, height, grow_to(region, width, height, side_w, side_h))
+            aspect = (around[:, 2] - around[:, 0]) / np.maximum(around[:, 3] - around[:, 1], 1)
+            ok = at_least(around, side_w, side_h) & (aspect >= options.min_ratio) & (aspect <= options.max_ratio)
+            anchors = np.concatenate([anchors[contains_mask(anchors, region)], around[ok]])
+        if len(anchors) == 0:  # max_scale so small that no anchor survives: centre windows of that size (or the floor)
+            cw = max(round(width * intent.max_scale), min_w)
+            ch = max(round(height * intent.max_scale), min_h)
             x1, y1 = (width - cw) // 2, (height - ch) // 2
             anchors = np.array([[x1, y1, x1 + cw, y1 + ch]], dtype=np.float64)
         return dedupe(anchors, width, height)

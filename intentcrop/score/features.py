@@ -454,3 +454,28 @@ def _face_placement(faces: np.ndarray, x1, y1, x2, y2) -> tuple[np.ndarray, ...]
 def features_for(ctx: CropContext, xyxy: np.ndarray) -> np.ndarray:
     """Features of boxes `xyxy` on `ctx`'s image (maps computed once per context)."""
     return candidate_features(image_maps(ctx), xyxy, ctx.width, ctx.height)
+
+
+
+def saliency_centroid(ctx: CropContext, xyxy: np.ndarray) -> np.ndarray:
+    """(N, 2) saliency-weighted centres of mass of boxes `xyxy` (original pixels), in original pixels: the
+    point a free-form crop is about (`CropResult.focal_point`). The weights are the cached saliency map squared
+    (as the `peak` feature: the diffuse background would pull a plain centre of mass to the crop's centre), read
+    back from its summed-area table; a crop with no saliency in it gets its own centre. Always inside the box."""
+    maps = image_maps(ctx)
+    sal = ctx.cached(f"score.features.saliency:{ctx.options.analysis_side}",
+                     lambda: np.diff(np.diff(maps.sal, axis=0), axis=1))  # the map itself, (h, w)
+    xyxy = np.asarray(xyxy, dtype=np.float64).reshape(-1, 4)
+    h, w = maps.shape
+    x1, y1, x2, y2 = map_pixels(maps, xyxy)
+    x1, y1 = np.minimum(x1, w - 1), np.minimum(y1, h - 1)  # every crop covers at least one map pixel
+    x2, y2 = np.clip(x2, x1 + 1, w), np.clip(y2, y1 + 1, h)
+    out = (xyxy[:, :2] + xyxy[:, 2:]) / 2
+    for i in range(len(xyxy)):
+        weights = np.maximum(sal[y1[i]:y2[i], x1[i]:x2[i]], 0.0) ** 2
+        mass = float(weights.sum())
+        if mass > _EPS:
+            ys, xs = np.mgrid[y1[i]:y2[i], x1[i]:x2[i]]
+            out[i] = (float((weights * (xs + 0.5)).sum()) / mass / maps.scale,
+                      float((weights * (ys + 0.5)).sum()) / mass / maps.scale)
+    return np.stack([np.clip(out[:, 0], xyxy[:, 0], xyxy[:, 2]), np.clip(out[:, 1], xyxy[:, 1], xyxy[:, 3])], axis=1)
