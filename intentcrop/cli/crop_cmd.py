@@ -11,7 +11,8 @@ from typing import Any
 
 from intentcrop import defaults
 from intentcrop.errors import IntentCropError
-from intentcrop.io.image import encode_image, load_image, open_image, output_format, save_image
+from intentcrop.io.image import (DEFAULT_QUALITY, encode_image, load_image, open_image, output_format,
+                                 read_metadata, save_image)
 from intentcrop.pipeline import PIPELINE_CONFIGS
 
 _BOX_RE = re.compile(r"^\s*-?\d+(\.\d+)?\s*(,\s*-?\d+(\.\d+)?\s*){3}$")
@@ -29,7 +30,16 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "  intentcrop crop photo.jpg --text 'the dog on the left' --json\n"
         "  intentcrop crop photo.jpg --subject 120,40,380,400 --debug why.png\n"
         "  intentcrop crop photo.jpg --method default --option grid_bins=10 --option grounding.tie_score=0.9\n"
-        "  intentcrop crop photo.jpg --out - > best.png",
+        "  intentcrop crop photo.jpg --out - > best.png\n"
+        "\n"
+        "output names (--out DIR): NAME_crop1.EXT, NAME_crop2.EXT ... best first; with --ratio the ratio\n"
+        "is in the name, NAME_16x9_crop1.EXT (even for one ratio), with --size the size,\n"
+        "NAME_1080x1350_crop1.EXT. Inputs sharing a base name get their folder's name in front\n"
+        "(holiday_photo_crop1.jpg), and a counter when that is shared too (holiday_photo-2_crop1.jpg).\n"
+        "EXT is --format, else the input's own. An existing file is never replaced without --overwrite.\n"
+        "Crops keep the input's colour profile and EXIF (orientation reset: the pixels are written upright).\n"
+        "A crop smaller than --size is enlarged to it, with a warning (with --json, also in the record's\n"
+        "\"warnings\"); --no-upscale writes it at its own size instead.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("images", nargs="+", metavar="IMAGE", help="image files to crop")
@@ -50,13 +60,18 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     shape.add_argument("--max-scale", type=float, default=1.0, help="largest crop side share (default 1)")
     out = p.add_argument_group("output")
     out.add_argument("--out", metavar="DIR|FILE|-",
-                     help="folder for the crops (NAME_crop1.EXT ...), a file for one image's best crop "
-                     "(format from its extension), or - for the best crop's bytes on stdout")
+                     help="folder for the crops (names below), a file for the best crop of one image (exactly one "
+                     "image, format from its extension: .jpg .png .webp .tif ...), or - for the best crop's "
+                     "bytes on stdout (one image)")
     out.add_argument("--format", choices=["jpg", "png", "webp"], help="format of crops written to a folder or stdout "
-                     "(default: the input's own for a folder, png for stdout)")
+                     "(default: the input's own for a folder, png for stdout; a file's comes from its extension)")
+    out.add_argument("--quality", type=int, default=DEFAULT_QUALITY, metavar="N",
+                     help=f"JPEG / WebP quality of written crops, 1..100 (default {DEFAULT_QUALITY})")
+    out.add_argument("--no-upscale", action="store_true",
+                     help="never enlarge a crop smaller than --size: write it at its own size (same ratio)")
     out.add_argument("--json", action="store_true", help="print one JSON object per image (boxes, scores, reasons)")
     out.add_argument("--debug", metavar="FILE|DIR", help="write an overlay: the chosen crops (ratio, rank, score), faces, "
-                     "grounding boxes and each crop's reasons")
+                     "grounding boxes and each crop's reasons; to FILE (one image), or NAME_debug.png in folder DIR")
     out.add_argument("--debug-all", action="store_true",
                      help="with --debug: draw the other candidates too (thin, blue = worse to yellow = better)")
     out.add_argument("--overwrite", action="store_true", help="allow replacing existing output files")
@@ -112,21 +127,68 @@ def parse_options(items: "list[str] | None") -> dict[str, Any]:
     return out
 
 
+_FORMAT_NAMES = {"jpg": "JPEG", "png": "PNG", "webp": "WEBP"}
+
+
+def _is_dir_target(value: str) -> bool:
+    """A folder: an existing one, a name ending in a slash, or a name without an extension."""
+    return value.endswith(("/", "\\")) or Path(value).is_dir() or not Path(value).suffix
+
+
 def _plan_outputs(args, inputs: list[Path]) -> tuple[str, Path | None]:
-    """Decide what --out means: 'none', 'stdout', 'file' or 'dir'."""
+    """Decide what --out means: 'none', 'stdout', 'file' or 'dir'; refuse what cannot work before any image is read."""
+    if not 1 <= args.quality <= 100:
+        raise IntentCropError(f"--quality {args.quality}: give 1..100 (default {DEFAULT_QUALITY})")
+    if args.debug is not None and not _is_dir_target(args.debug):
+        output_format(args.debug)  # validates the extension, naming the supported ones
+        if len(inputs) > 1:
+            raise IntentCropError(f"--debug {args.debug} is a file but {len(inputs)} images were given; "
+                                  "give a folder (one NAME_debug.png per image)")
     if args.out is None:
         return "none", None
     if args.out == "-":
         if args.json:
             raise IntentCropError("--out - and --json both want stdout; write crops to a folder or file instead")
+        if len(inputs) > 1:
+            raise IntentCropError(f"--out - writes one image to stdout but {len(inputs)} images were given; "
+                                  "give a folder")
         return "stdout", None
     target = Path(args.out)
-    if target.suffix and not target.is_dir():
-        output_format(target)  # validates the extension, naming the supported ones
+    if not _is_dir_target(args.out):
+        fmt = output_format(target)  # validates the extension, naming the supported ones
         if len(inputs) > 1:
             raise IntentCropError(f"--out {target} is a file but {len(inputs)} images were given; give a folder")
+        if args.format and _FORMAT_NAMES[args.format] != fmt:
+            raise IntentCropError(f"--format {args.format} but --out {target} is a {fmt} file name; a file's "
+                                  "format comes from its extension")
         return "file", target
     return "dir", target
+
+
+def output_stems(inputs: "list[Path]") -> list[str]:
+    """The base names of the inputs' output files, one per input, never two alike (ignoring case): an input
+    whose base name another input shares gets its folder's name in front (holiday/photo.jpg -> holiday_photo),
+    and when that is shared too, a counter in input order (photo-1, photo-2)."""
+    from collections import Counter
+
+    def clashes(names: list[str]) -> set[str]:
+        return {n for n, c in Counter(n.lower() for n in names).items() if c > 1}
+
+    stems = [p.stem for p in inputs]
+    shared = clashes(stems)
+    if shared:
+        stems = [f"{(p.parent.name or p.resolve().parent.name or 'root')}_{s}" if s.lower() in shared else s
+                 for p, s in zip(inputs, stems)]
+    while shared := clashes(stems):
+        seen: Counter = Counter()
+        renamed = []
+        for s in stems:
+            if s.lower() in shared:
+                seen[s.lower()] += 1
+                s = f"{s}-{seen[s.lower()]}"
+            renamed.append(s)
+        stems = renamed
+    return stems
 
 
 def _crop_kwargs(args) -> dict[str, Any]:
@@ -152,12 +214,27 @@ def _crop_kwargs(args) -> dict[str, Any]:
     return kwargs
 
 
+def _check_vlm(args) -> None:
+    """--text / --query-image / --method vlm need the `vlm` extra: say how to install it, before any work."""
+    flag = "--text" if args.text else "--query-image" if args.query_image else "--method vlm" \
+        if args.method == "vlm" else None
+    if flag is None:
+        return
+    from intentcrop.models.loading import missing_vlm_packages
+
+    missing = missing_vlm_packages()
+    if missing:
+        raise IntentCropError(f"{flag} needs the vision-language models, and {' and '.join(missing)} "
+                              f"{'is' if len(missing) == 1 else 'are'} not installed: pip install 'intentcrop[vlm]'")
+
+
 def run(args) -> int:
     import intentcrop
 
     inputs = [Path(p) for p in args.images]
     try:
         mode, target = _plan_outputs(args, inputs)
+        _check_vlm(args)
         kwargs = _crop_kwargs(args)
         intentcrop.make_intent(**{k: v for k, v in kwargs.items()
                                   if k not in ("model", "device", "method", "options")})  # fail fast
@@ -166,20 +243,24 @@ def run(args) -> int:
         return 2
     input_paths = {p.resolve() for p in inputs if p.exists()}
     failures = 0
-    for path in inputs:
+    for path, stem in zip(inputs, output_stems(inputs)):
         try:
             # Opened lazily: the crop is chosen on a small copy (a JPEG is decoded straight to it) and the
             # full-resolution image is decoded only to cut the crops (--out) or draw the overlay (--debug).
             image = open_image(path)
             output = intentcrop.crop(image, return_output=True, **kwargs)
-            written = _write_outputs(args, mode, target, path, image, output, input_paths)
+            notes: list[str] = []
+            written = _write_outputs(args, mode, target, path, stem, image, output, input_paths, notes)
             if args.debug:
-                _write_debug(args, path, image, output, len(inputs), input_paths)
+                _write_debug(args, stem, image, output, input_paths)
+            for note in notes:
+                print(f"intentcrop crop: warning: {note}", file=sys.stderr)
             if args.json:
                 record = {"input": str(path), **output.to_dict()}
-                if written:
-                    for crop, file in zip(record["crops"], written):
-                        crop["file"] = str(file)
+                for crop, (file, size) in zip(record["crops"], written):
+                    crop["file"] = str(file)
+                    crop["written_size"] = {"width": size[0], "height": size[1]}
+                record["warnings"] = notes
                 print(json.dumps(record), flush=True)
             elif mode != "stdout":
                 _print_summary(path, output, written)
@@ -192,9 +273,15 @@ def run(args) -> int:
     return 1 if failures else 0
 
 
-def _out_name(stem: str, result, many_ratios: bool, ext: str) -> str:
-    ratio = f"_{result.to_dict().get('ratio', '').replace(':', 'x')}" if many_ratios and result.ratio else ""
-    return f"{stem}{ratio}_crop{result.rank}{ext}"
+def _out_name(stem: str, result, ext: str) -> str:
+    """NAME_crop1.EXT; NAME_16x9_crop1.EXT when a ratio was asked; NAME_1080x1350_crop1.EXT when a size was."""
+    if result.output_size is not None:
+        tag = f"_{result.output_size[0]}x{result.output_size[1]}"
+    elif result.ratio is not None:
+        tag = f"_{result.to_dict()['ratio'].replace(':', 'x')}"
+    else:
+        tag = ""
+    return f"{stem}{tag}_crop{result.rank}{ext}"
 
 
 def _check_target(file: Path, args, input_paths: set[Path]) -> None:
@@ -204,42 +291,67 @@ def _check_target(file: Path, args, input_paths: set[Path]) -> None:
         raise IntentCropError(f"output {file} already exists (use --overwrite to replace it)")
 
 
-def _write_outputs(args, mode, target, path: Path, image, output, input_paths) -> list[Path]:
+def _cut(args, result, image, name: str, notes: list[str]):
+    """The crop's pixels as they will be written; an enlargement is noted (or, with --no-upscale, avoided)."""
+    factor = result.scale(image.size)
+    crop = result.crop(image, upscale=not args.no_upscale)
+    if factor > 1 and not args.no_upscale:
+        x1, y1, x2, y2 = result.box.clip(*image.size).as_int_tuple()
+        notes.append(f"{name}: crop #{result.rank} enlarged {factor:.2f}x, from {x2 - x1}x{y2 - y1} source pixels "
+                     f"to {crop.size[0]}x{crop.size[1]} (--no-upscale keeps its own size)")
+    return crop
+
+
+def _write_outputs(args, mode, target, path: Path, stem: str, image, output, input_paths,
+                   notes: list[str]) -> list[tuple[Path, tuple[int, int]]]:
+    """Write the crops --out asks for; returns (file, written size) per written crop, best first."""
     results = output.results
-    if mode == "none":
+    if mode == "none" or not results:
         return []
+    metadata = read_metadata(path)
     if mode == "stdout":
-        fmt = {"jpg": "JPEG", "png": "PNG", "webp": "WEBP", None: "PNG"}[args.format]
-        sys.stdout.buffer.write(encode_image(results[0].crop(image), fmt))
+        fmt = _FORMAT_NAMES.get(args.format, "PNG")
+        crop = _cut(args, results[0], image, "<stdout>", notes)
+        data = encode_image(crop, fmt, quality=args.quality, metadata=metadata)
+        sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
         return []
     if mode == "file":
-        files = [target] if len(results) == 1 else [
-            target.with_name(f"{target.stem}_{i + 1}{target.suffix}") for i in range(len(results))]
+        results = results[:1]  # a file holds exactly one image: the best crop
+        files = [target]
     else:
         ext = f".{args.format}" if args.format else (path.suffix.lower() or ".png")
         try:
             output_format(Path("x" + ext))
         except IntentCropError:
             ext = ".png"
-        many = len({r.ratio for r in results}) > 1
-        files = [target / _out_name(path.stem, r, many, ext) for r in results]
+        files = []
+        for r in results:
+            file = target / _out_name(stem, r, ext)
+            n = 1
+            while file in files:  # two ratios with one label (e.g. 'original' and the image's own): never alike
+                n += 1
+                file = target / _out_name(f"{stem}-{n}", r, ext)
+            files.append(file)
     for file in files:
         _check_target(file, args, input_paths)
+    written = []
     for result, file in zip(results, files):
-        save_image(result.crop(image), file, overwrite=args.overwrite)
-    return files
+        crop = _cut(args, result, image, str(file), notes)
+        save_image(crop, file, overwrite=args.overwrite, quality=args.quality, metadata=metadata)
+        written.append((file, crop.size))
+    return written
 
 
-def _write_debug(args, path: Path, image, output, n_inputs: int, input_paths) -> None:
+def _write_debug(args, stem: str, image, output, input_paths) -> None:
     from intentcrop.debug import draw_debug
 
     target = Path(args.debug)
-    if n_inputs > 1 or target.is_dir() or not target.suffix:
-        target = target / f"{path.stem}_debug.png"
+    if _is_dir_target(args.debug):
+        target = target / f"{stem}_debug.png"
     _check_target(target, args, input_paths)
     overlay = draw_debug(load_image(image), output, all_candidates=args.debug_all)
-    save_image(overlay, target, overwrite=args.overwrite)
+    save_image(overlay, target, overwrite=args.overwrite, quality=args.quality)
 
 
 def _print_summary(path: Path, output, written: list[Path]) -> None:
@@ -251,7 +363,7 @@ def _print_summary(path: Path, output, written: list[Path]) -> None:
         d = r.to_dict()
         b = d["box"]
         ratio = f" [{d['ratio']}]" if "ratio" in d else ""
-        file = f" -> {written[i]}" if i < len(written) else ""
+        file = f" -> {written[i][0]}" if i < len(written) else ""
         print(f"  #{r.rank}{ratio} x1={b['x1']} y1={b['y1']} x2={b['x2']} y2={b['y2']} "
               f"({b['width']}x{b['height']}) score={r.score:.3f}{file}")
         if r.explanation:

@@ -90,13 +90,22 @@ class CropResult:
             out["output_size"] = {"width": self.output_size[0], "height": self.output_size[1]}
         return out
 
-    def crop(self, image) -> "PIL.Image.Image":  # noqa: F821
+    def crop(self, image, upscale: bool = True) -> "PIL.Image.Image":  # noqa: F821
         """Cut this crop out of `image` (anything load_image takes, or a lazy handle from open_image: then its
-        full-resolution image is decoded, once), resized to output_size if one was asked."""
+        full-resolution image is decoded, once), resized to output_size if one was asked. upscale=False: a crop
+        smaller than output_size keeps its own size instead of being enlarged (see `scale`)."""
         from intentcrop.io.image import crop_image, load_image
 
         pil = image if hasattr(image, "crop") and hasattr(image, "size") else load_image(image)
-        return crop_image(pil, self.box, self.output_size)
+        return crop_image(pil, self.box, self.output_size, upscale=upscale)
+
+    def scale(self, image_size: "tuple[int, int] | None" = None) -> float:
+        """How much `crop()` enlarges this crop to reach output_size (1.0 without one; above 1: upscaled).
+        image_size: the source's (width, height), to clamp the box as `crop()` does (default: image_size)."""
+        from intentcrop.io.image import crop_scale
+
+        size = image_size or self.image_size or (10**9, 10**9)
+        return crop_scale(self.box, size, self.output_size)
 
 
 def focal_point_dict(point: tuple[float, float], image_size: tuple[int, int] | None) -> dict[str, float | None]:

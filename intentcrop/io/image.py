@@ -308,12 +308,25 @@ def _convert(image: Image.Image, mode: str) -> Image.Image:
     return image.convert(mode)
 
 
-def crop_image(image: Image.Image, box: Box, output_size: tuple[int, int] | None = None) -> Image.Image:
-    """Cut `box` (clamped to the image) out of `image`, resizing to output_size if given."""
+def crop_scale(box: Box, image_size: tuple[int, int], output_size: tuple[int, int] | None) -> float:
+    """How much cutting `box` (clamped to an image of `image_size`) and resizing it to `output_size` enlarges it:
+    the larger of the two side factors (1.0 without an output size; above 1 means pixels are invented)."""
+    if output_size is None:
+        return 1.0
+    x1, y1, x2, y2 = box.clip(*image_size).as_int_tuple()
+    w, h = max(x2 - x1, 1), max(y2 - y1, 1)
+    return max(output_size[0] / w, output_size[1] / h)
+
+
+def crop_image(image: Image.Image, box: Box, output_size: tuple[int, int] | None = None,
+               upscale: bool = True) -> Image.Image:
+    """Cut `box` (clamped to the image) out of `image`, resized to output_size if given. With upscale=False a
+    crop smaller than output_size is never enlarged: it keeps its own size (and so the ratio of its box)."""
     x1, y1, x2, y2 = box.clip(*image.size).as_int_tuple()
     out = image.crop((x1, y1, max(x2, x1 + 1), max(y2, y1 + 1)))
     if output_size is not None and out.size != tuple(output_size):
-        out = out.resize(tuple(output_size), Image.Resampling.LANCZOS)
+        if upscale or (output_size[0] <= out.size[0] and output_size[1] <= out.size[1]):
+            out = out.resize(tuple(output_size), Image.Resampling.LANCZOS)
     return out
 
 
@@ -329,23 +342,100 @@ def output_format(path: "str | os.PathLike") -> str:
     return _FORMATS[ext]
 
 
-def save_image(image: Image.Image, path: "str | os.PathLike", overwrite: bool = False, quality: int = 92) -> Path:
-    """Write `image` in the format its extension names; never replaces an existing file unless asked."""
+DEFAULT_QUALITY = 92  # JPEG / WebP quality of written crops (--quality)
+_META_FORMATS = {"JPEG": ("icc_profile", "exif"), "PNG": ("icc_profile", "exif"), "WEBP": ("icc_profile", "exif"),
+                 "TIFF": ("icc_profile",)}  # what Pillow can write into each format
+_EXIF_ORIENTATION, _EXIF_IFD, _EXIF_WIDTH, _EXIF_HEIGHT = 0x0112, 0x8769, 0xA002, 0xA003
+
+
+def read_metadata(source: Any) -> dict[str, bytes]:
+    """The colour profile and EXIF of an image source, to keep on its crops: {"icc_profile": ..., "exif": ...}
+    (each only when present). A path, bytes or LazyImage is read from its header (no pixels decoded); a PIL
+    image gives its own `info`. An unreadable source gives {} (metadata is never a reason to fail a crop)."""
+    if isinstance(source, LazyImage):
+        source = source.source
+    info: dict[str, Any] = {}
+    try:
+        if isinstance(source, Image.Image):
+            info = dict(source.info)
+        elif isinstance(source, (str, os.PathLike, bytes, bytearray)):
+            with _open(source, _describe(source), 2**63) as image:
+                info = dict(image.info)
+    except (ImageLoadError, OSError, ValueError, SyntaxError):
+        return {}
+    out = {k: info[k] for k in ("icc_profile", "exif") if isinstance(info.get(k), (bytes, bytearray)) and info[k]}
+    return {k: bytes(v) for k, v in out.items()}
+
+
+def _profile_space(profile: bytes) -> bytes:
+    return profile[16:20] if len(profile) >= 20 else b""  # ICC header: the data colour space, e.g. b"RGB "
+
+
+def _exif_for_crop(raw: bytes, size: tuple[int, int]) -> bytes | None:
+    """The source's EXIF for an upright crop of `size`: orientation 1 (the pixels are already turned), the pixel
+    dimensions (where the source recorded them) the crop's."""
+    try:
+        exif = Image.Exif()
+        exif.load(raw)
+        exif[_EXIF_ORIENTATION] = 1
+        sub = exif.get_ifd(_EXIF_IFD)
+        if sub:
+            if _EXIF_WIDTH in sub:
+                sub[_EXIF_WIDTH] = size[0]
+            if _EXIF_HEIGHT in sub:
+                sub[_EXIF_HEIGHT] = size[1]
+        return exif.tobytes()
+    except Exception:  # a damaged EXIF block: write the crop without it rather than fail
+        return None
+
+
+def _save_params(image: Image.Image, fmt: str, quality: int, metadata: "dict[str, bytes] | None") -> dict[str, Any]:
+    if not 1 <= int(quality) <= 100:
+        raise ValueError(f"quality must be 1..100, got {quality}")
+    params: dict[str, Any] = {"quality": int(quality)} if fmt in ("JPEG", "WEBP") else {}
+    keep = _META_FORMATS.get(fmt, ())
+    metadata = metadata or {}
+    profile = metadata.get("icc_profile")
+    if profile and "icc_profile" in keep:
+        # A CMYK or grey profile does not describe the RGB pixels we write: dropped rather than mislabel them.
+        wanted = {"RGB": b"RGB ", "L": b"GRAY"}.get(image.mode)
+        if wanted is not None and _profile_space(profile) == wanted:
+            params["icc_profile"] = profile
+    if metadata.get("exif") and "exif" in keep:
+        exif = _exif_for_crop(metadata["exif"], image.size)
+        if exif:
+            params["exif"] = exif
+    return params
+
+
+def save_image(image: Image.Image, path: "str | os.PathLike", overwrite: bool = False,
+               quality: int = DEFAULT_QUALITY, metadata: "dict[str, bytes] | None" = None) -> Path:
+    """Write `image` in the format its extension names; never replaces an existing file unless asked.
+
+    quality: JPEG / WebP quality, 1..100. metadata: what `read_metadata` gave for the source -- its ICC profile
+    (kept when it describes the written pixels) and EXIF (orientation reset to 1) are written where the format
+    allows (JPEG, PNG, WebP; TIFF the profile only)."""
     path = Path(path)
     fmt = output_format(path)
     if path.exists() and not overwrite:
         raise FileExistsError(f"{path}: already exists (pass --overwrite to replace it)")
-    path.parent.mkdir(parents=True, exist_ok=True)
     img = image.convert("RGB") if fmt == "JPEG" and image.mode not in ("RGB", "L") else image
-    params = {"quality": quality} if fmt in ("JPEG", "WEBP") else {}
+    params = _save_params(img, fmt, quality, metadata)
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.partial")
-    img.save(tmp, format=fmt, **params)
-    os.replace(tmp, path)  # a half-written file never takes the final name
+    try:
+        img.save(tmp, format=fmt, **params)
+        os.replace(tmp, path)  # a half-written file never takes the final name
+    finally:
+        if tmp.exists():
+            tmp.unlink()
     return path
 
 
-def encode_image(image: Image.Image, fmt: str = "PNG", quality: int = 92) -> bytes:
+def encode_image(image: Image.Image, fmt: str = "PNG", quality: int = DEFAULT_QUALITY,
+                 metadata: "dict[str, bytes] | None" = None) -> bytes:
+    """`image` as the bytes of a `fmt` file ("PNG", "JPEG", "WEBP", ...), with `metadata` as in save_image."""
     buf = io.BytesIO()
     img = image.convert("RGB") if fmt == "JPEG" and image.mode not in ("RGB", "L") else image
-    img.save(buf, format=fmt, **({"quality": quality} if fmt in ("JPEG", "WEBP") else {}))
+    img.save(buf, format=fmt, **_save_params(img, fmt, quality, metadata))
     return buf.getvalue()

@@ -31,6 +31,7 @@ from PIL import Image
 from intentcrop import defaults
 from intentcrop.errors import IntentCropError
 from intentcrop.models.registry import SCORING
+from intentcrop.models.loading import _require_torch
 
 MODES = ("auto", "exact", "pooled")
 
@@ -94,7 +95,7 @@ class ClipEncoder:
     # -- text -----------------------------------------------------------------------------------
     def encode_text(self, texts: Sequence[str]) -> np.ndarray:
         """(T, D) unit-norm text embeddings; each distinct text is encoded once per encoder."""
-        import torch
+        torch = _require_torch()  # a clear "install the vlm extra" error, not an ImportError
 
         missing = [t for t in dict.fromkeys(texts) if t not in self._text_cache]
         if missing:
@@ -134,7 +135,7 @@ class ClipEncoder:
     def encode_images(self, images: Sequence[Image.Image], batch_size: int | None = None) -> np.ndarray:
         """(N, D) unit-norm embeddings of whole images, each preprocessed by the model's processor, `batch_size`
         per forward pass (None: this encoder's, else the clip_batch_size option)."""
-        import torch
+        torch = _require_torch()  # a clear "install the vlm extra" error, not an ImportError
 
         batch = batch_size or self.batch_size or defaults.DEFAULTS.clip_batch_size
         rows = []
@@ -167,7 +168,7 @@ class ClipEncoder:
     def image_state(self, image: Image.Image) -> dict[str, Any]:
         """The whole image through all vision layers but the last, at the pooled input size: the per-image
         work that every candidate's pooled embedding shares. {'hidden': (1, 1 + gh*gw, C), 'grid': (gh, gw)}."""
-        import torch
+        torch = _require_torch()  # a clear "install the vlm extra" error, not an ImportError
 
         if self.architecture != "clip":
             raise IntentCropError(f"pooled crop embeddings need a CLIP model, not {self.architecture}")
@@ -184,7 +185,7 @@ class ClipEncoder:
 
     def token_grid(self, state: dict[str, Any]) -> Any:
         """Last-layer patch tokens as a (C, gh, gw) tensor (before the post-layernorm), for RoIAlign pooling."""
-        import torch
+        torch = _require_torch()  # a clear "install the vlm extra" error, not an ImportError
 
         with torch.inference_mode():
             out = self.loaded.model.vision_model.encoder.layers[-1](state["hidden"], None)
@@ -202,7 +203,7 @@ class ClipEncoder:
         embedding of the pooled input, so for a square image pooled equals exact there.
         pooling="roi_align": RoIAlign of the last-layer patch tokens over the box, then post-layernorm +
         projection (the patch tokens standing in for the CLS token)."""
-        import torch
+        torch = _require_torch()  # a clear "install the vlm extra" error, not an ImportError
 
         pooling = pooling or defaults.DEFAULTS.clip_pooling
         roi_samples = roi_samples or defaults.DEFAULTS.clip_roi_samples

@@ -5,7 +5,10 @@ fixed. Preprocessing always comes from the model's saved processor (never copied
 PIL image-processor backend is used because the torchvision ("fast") one needs torchvision, which
 is often absent on CPU installs; both give the same tensors for these models.
 
-Offline or missing weights raise `ModelNotAvailableError` naming the model and how to provide it.
+Offline or missing weights raise `ModelNotAvailableError` naming the model and how to provide it, at once:
+the local cache is tried first, the hub only when HF_HUB_OFFLINE is not set and the hub answers a quick
+probe (`hub_reachable`), and a failure is remembered for the rest of the process (`clear_model_cache`
+forgets it).
 torch and transformers are imported here only, lazily, so `import intentcrop` works without them.
 """
 
@@ -47,6 +50,7 @@ class LoadedModel:
 
 
 _CACHE: dict[tuple[str, str, str], LoadedModel] = {}
+_FAILED: dict[str, ModelNotAvailableError] = {}  # source -> why it could not be loaded, remembered per process
 _LOCK = threading.Lock()
 
 
@@ -60,6 +64,26 @@ def _require_torch() -> Any:
             "`pip install 'intentcrop[vlm]'`"
         ) from None
     return torch
+
+
+def missing_vlm_packages() -> list[str]:
+    """The packages of the `vlm` extra (torch, transformers) that cannot be imported here, without importing
+    them (a cheap check a command can make before any work)."""
+    import importlib.util
+    import sys
+
+    missing = []
+    for name in ("torch", "transformers"):
+        if name in sys.modules:
+            if sys.modules[name] is None:  # import blocked
+                missing.append(name)
+            continue
+        try:
+            if importlib.util.find_spec(name) is None:
+                missing.append(name)
+        except (ImportError, ValueError):
+            missing.append(name)
+    return missing
 
 
 def select_device(device: str | None = None) -> str:
@@ -108,15 +132,56 @@ def _missing(spec: ModelSpec, why: str) -> ModelNotAvailableError:
     return ModelNotAvailableError(f"model {spec.name!r} ({spec.describe()}) is not available: {why}. To provide it, {how}")
 
 
+HUB_PROBE_TIMEOUT = 0.5  # seconds to wait for a TCP connection to the hub before treating it as unreachable
+_HUB_REACHABLE: dict[str, bool] = {}  # host:port -> whether it answered, probed once per process
+
+
+def _hub_address() -> tuple[str, int]:
+    """Where a hub download would connect: the HTTPS proxy if one is set, else HF_ENDPOINT (huggingface.co)."""
+    from urllib.parse import urlsplit
+
+    proxy = os.environ.get("HTTPS_PROXY") or os.environ.get("https_proxy")
+    url = urlsplit(proxy or os.environ.get("HF_ENDPOINT") or "https://huggingface.co")
+    return url.hostname or "huggingface.co", url.port or (443 if url.scheme in ("https", "") else 80)
+
+
+def hub_reachable(timeout: float | None = None) -> bool:
+    """Whether the model hub answers a TCP connection within `timeout` seconds (HUB_PROBE_TIMEOUT), the name
+    lookup included; asked once per process. Without it, transformers spends minutes retrying a hub it
+    cannot reach before saying a model is missing."""
+    import socket
+
+    host, port = _hub_address()
+    key = f"{host}:{port}"
+    if key not in _HUB_REACHABLE:
+        answered: list[bool] = []
+
+        def probe() -> None:
+            try:
+                socket.create_connection((host, port), timeout=HUB_PROBE_TIMEOUT if timeout is None else timeout).close()
+                answered.append(True)
+            except Exception:  # refused, no such host, a hung lookup cut short: unreachable
+                answered.append(False)
+
+        thread = threading.Thread(target=probe, daemon=True)  # a stuck name lookup is not ours to wait for
+        thread.start()
+        thread.join(HUB_PROBE_TIMEOUT if timeout is None else timeout)
+        _HUB_REACHABLE[key] = bool(answered and answered[0])
+    return _HUB_REACHABLE[key]
+
+
 def _from_pretrained(spec: ModelSpec, loader: Any, **kwargs: Any) -> Any:
-    """Try the local cache first (no network wait), then the hub unless offline."""
+    """Try the local cache first (no network wait), then the hub unless offline or unreachable."""
     if spec.is_local:
         return loader(spec.source, **kwargs)
     try:
         return loader(spec.source, local_files_only=True, **kwargs)
-    except OSError:
+    except OSError as exc:
         if _offline():
             raise
+        if not hub_reachable():
+            raise OSError(f"{str(exc).strip().splitlines()[0] if str(exc).strip() else 'not in the local cache'}"
+                          f" (and the hub, {':'.join(map(str, _hub_address()))}, is unreachable)") from None
     return loader(spec.source, **kwargs)
 
 
@@ -165,17 +230,23 @@ def load_model(spec: "str | os.PathLike | ModelSpec | None" = None, role: str | 
     with _LOCK:
         if key in _CACHE:
             return _CACHE[key]
+        if resolved.source in _FAILED:  # failed once in this process: say so at once, no second wait on the hub
+            raise ModelNotAvailableError(str(_FAILED[resolved.source]))
         try:
             loaded = _load_uncached(resolved, device_name, torch_dtype)
-        except ModelNotAvailableError:
+        except ModelNotAvailableError as exc:
+            _FAILED[resolved.source] = exc
             raise
         except (OSError, ValueError, KeyError, EnvironmentError) as exc:
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             if not resolved.is_local and not _offline():
-                reason += " (no network, or the hub id is wrong)"
+                if "unreachable" not in reason:
+                    reason += " (no network, or the hub id is wrong)"
             elif not resolved.is_local:
                 reason += " (HF_HUB_OFFLINE is set and it is not in the local cache)"
-            raise _missing(resolved, reason) from None
+            error = _missing(resolved, reason)
+            _FAILED[resolved.source] = error
+            raise error from None
         if loaded.spec.role is not None and role is not None and loaded.spec.role != role:
             raise ModelNotAvailableError(f"{loaded.spec.describe()} serves {loaded.spec.role}, not {role}")
         _CACHE[key] = loaded
@@ -195,12 +266,15 @@ def load_clip_model(spec: "str | os.PathLike | ModelSpec | None" = None, device:
 
 
 def clear_model_cache() -> None:
-    """Forget every loaded model (tests; freeing memory)."""
+    """Forget every loaded model, every remembered failure and the hub probe (tests; freeing memory; a retry
+    after the network came back or a model was saved)."""
     with _LOCK:
         _CACHE.clear()
+        _FAILED.clear()
+        _HUB_REACHABLE.clear()
 
 
 __all__ = [
     "LoadedModel", "clear_model_cache", "detect_architecture", "load_clip_model", "load_grounding_model",
-    "load_model", "select_device", "select_dtype",
+    "hub_reachable", "load_model", "missing_vlm_packages", "select_device", "select_dtype",
 ]

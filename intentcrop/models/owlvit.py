@@ -14,6 +14,7 @@ from typing import Any, Sequence
 from intentcrop.errors import IntentCropError
 from intentcrop.ground.matches import PADDED_SQUARE, QUERY_IMAGE, Matches, box_frame
 from intentcrop.models.registry import GROUNDING
+from intentcrop.models.loading import _require_torch
 
 
 class OwlVit:
@@ -58,7 +59,7 @@ class OwlVit:
 
     def detect_text_batch(self, images: Sequence[Any], queries: Sequence[Sequence[str]]) -> list[Matches]:
         """Several images in one forward pass, image i matched against its own queries[i] (every list as long)."""
-        import torch
+        torch = _require_torch()  # a clear "install the vlm extra" error, not an ImportError
 
         if len(queries) != len(images) or len({len(q) for q in queries}) > 1:
             raise ValueError("detect_text_batch needs one list of queries per image, all of one length")
@@ -78,7 +79,7 @@ class OwlVit:
 
     def detect_image_batch(self, images: Sequence[Any], query_image: Any) -> list[Matches]:
         """Image-guided detection of one query in several images, in one forward pass."""
-        import torch
+        torch = _require_torch()  # a clear "install the vlm extra" error, not an ImportError
 
         query = self._pixel_values([query_image])
         with torch.inference_mode():

@@ -17,7 +17,7 @@ def create_app(max_upload_bytes: int = MAX_UPLOAD_BYTES, max_concurrent: int = 2
     from fastapi.concurrency import run_in_threadpool
 
     import intentcrop
-    from intentcrop.io.image import encode_image, load_image
+    from intentcrop.io.image import encode_image, load_image, read_metadata
 
     app = FastAPI(title="intentcrop", version=__version__,
                   description="Crop images the way a person means them to be cropped.")
@@ -77,8 +77,10 @@ def create_app(max_upload_bytes: int = MAX_UPLOAD_BYTES, max_concurrent: int = 2
                     body = output.to_dict()
                     if return_images:
                         fmt = image_format.upper()
+                        metadata = read_metadata(data)  # the upload's colour profile and EXIF (orientation 1)
                         for crop_dict, result in zip(body["crops"], output.results):
-                            crop_dict["image"] = base64.b64encode(encode_image(result.crop(pil), fmt)).decode()
+                            crop_dict["image"] = base64.b64encode(
+                                encode_image(result.crop(pil), fmt, metadata=metadata)).decode()
                             crop_dict["image_format"] = image_format
                     return body
 

@@ -31,7 +31,7 @@ def test_out_folder_size_and_no_overwrite(photo, tmp_path, capsys):
     out = tmp_path / "crops"
     assert main(["crop", str(photo), "--size", "120x150", "-k", "2", "--out", str(out)]) == 0
     files = sorted(out.iterdir())
-    assert [f.name for f in files] == ["photo_crop1.jpg", "photo_crop2.jpg"]
+    assert [f.name for f in files] == ["photo_120x150_crop1.jpg", "photo_120x150_crop2.jpg"]  # the size in the name
     assert Image.open(files[0]).size == (120, 150)
     before = files[0].stat().st_mtime_ns
     assert main(["crop", str(photo), "--size", "120x150", "-k", "2", "--out", str(out)]) == 1
