@@ -35,6 +35,7 @@ from intentcrop.io.image import open_image
 from intentcrop.registry import GROUNDERS, PROPOSERS, SCORERS, SEARCHERS
 from intentcrop.score.base import zscore
 from intentcrop.select import select_top_k
+from intentcrop.select.phrases import match_box
 from intentcrop.select.verdict import decide as decide_verdict
 
 # Named pipelines (the methods of `intentcrop.crop(method=...)`). Each scorer entry is (registered name, weight,
@@ -231,7 +232,7 @@ class Pipeline:
                     box=box,
                     score=float(row.scores[0]),
                     breakdown=terms,
-                    explanation="; ".join(reasons),
+                    explanation="; ".join(match_box(reasons, box, ctx.width, ctx.height)),  # true of the box
                     ratio=ratio,
                     output_size=ctx.intent.size,
                     rank=per_ratio_rank[key],
