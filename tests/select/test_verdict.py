@@ -118,3 +118,11 @@ def test_non_free_form_calls_have_no_verdict():
     pipeline = create_pipeline("default", scorers=[("test_target", 1.0, {})])
     out = pipeline.run(Image.new("RGB", (800, 500)), Intent(ratios=[1.0]))
     assert out.verdict is None and out.to_dict()["verdict"] is None and "verdict_reason" not in out.to_dict()
+
+
+@pytest.mark.parametrize("weights, verdict", [((1.0, 0.0), "crop"), ((0.0, 1.0), "keep")])
+def test_several_scorers_score_the_whole_image_among_the_candidates(weights, verdict):
+    pipeline = create_pipeline("default", scorers=[("test_target", weights[0], {"target": (200, 125, 600, 375)}),
+                                                   ("test_target", weights[1], {"target": (0, 0, 800, 500)})])
+    out = pipeline.run(Image.new("RGB", (800, 500)), Intent(min_scale=0.3))
+    assert out.verdict == verdict
