@@ -36,6 +36,8 @@ from intentcrop.propose.geometry import at_least, floor_size
 from intentcrop.registry import GROUNDERS, PROPOSERS, SCORERS, SEARCHERS
 from intentcrop.score.base import zscore
 from intentcrop.select import select_top_k
+from intentcrop.select.phrases import match_box
+from intentcrop.select.verdict import decide as decide_verdict
 
 # Named pipelines (the methods of `intentcrop.crop(method=...)`). Each scorer entry is (registered name, weight,
 # constructor arguments); with several scorers each one's total is z-scored within the image, then weighted.
@@ -100,6 +102,9 @@ class CropOutput:
     image_size: tuple[int, int]
     timings: dict[str, float] = field(default_factory=dict)
     options: Defaults | None = None  # the options the call ran with (not in to_dict)
+    # free-form intents: "keep" when the photo needs no crop, else "crop" (None for any other intent), and why
+    verdict: str | None = None
+    verdict_reason: str | None = None
 
     @property
     def focal_point(self) -> tuple[float, float] | None:
@@ -114,10 +119,13 @@ class CropOutput:
             "image": {"width": self.image_size[0], "height": self.image_size[1]},
             "crops": [r.to_dict() for r in self.results],
             "candidates_scored": len(self.candidates),
+            "verdict": self.verdict,
             "timings_ms": {k: round(v * 1000, 2) for k, v in self.timings.items()},
         }
         if self.focal_point is not None:
             out["focal_point"] = focal_point_dict(self.focal_point, self.image_size)
+        if self.verdict_reason is not None:
+            out["verdict_reason"] = self.verdict_reason
         if self.grounding is not None:
             out["grounding"] = self.grounding.to_dict()
         return out
@@ -241,7 +249,7 @@ class Pipeline:
                     box=box,
                     score=float(row.scores[0]),
                     breakdown=terms,
-                    explanation="; ".join(reasons),
+                    explanation="; ".join(match_box(reasons, box, ctx.width, ctx.height)),  # true of the box
                     ratio=ratio,
                     output_size=ctx.intent.size,
                     rank=per_ratio_rank[key],
@@ -342,9 +350,26 @@ class Pipeline:
         candidates = self.search(ctx, candidates)
         t4 = time.perf_counter()
         results = self.offer_readings(ctx, self.postprocess(ctx, candidates))
+        verdict = self.verdict(ctx, candidates, results)
         t5 = time.perf_counter()
         timings.update(load=t1 - t0, ground=t2 - t1, propose=t3 - t2, score=t4 - t3, select=t5 - t4, total=t5 - t0)
-        return CropOutput(results, candidates, ctx.grounding, (ctx.width, ctx.height), timings, ctx.options)
+        return CropOutput(results, candidates, ctx.grounding, (ctx.width, ctx.height), timings, ctx.options,
+                          verdict=verdict.verdict if verdict else None,
+                          verdict_reason=verdict.reason if verdict else None)
+
+    def verdict(self, ctx: CropContext, candidates: Candidates, results: list[CropResult]):
+        """Free-form intents: keep the whole image or crop (intentcrop.select.verdict); None otherwise."""
+        if not results:
+            return None
+
+        def score(rows: Candidates) -> np.ndarray:
+            if len(self.config["scorers"]) == 1:  # one scorer: its total is the score, row by row
+                return self.score(ctx, rows).scores
+            # several: z-scored within the image, so a box is only scored among this call's candidates
+            pool = Candidates.from_xyxy(np.vstack([candidates.xyxy, rows.xyxy]))
+            return self.score(ctx, pool).scores[-len(rows):]
+
+        return decide_verdict(ctx, candidates, results[0].box, results[0].score, score)
 
     def __call__(self, image: Any, intent: Intent | None = None,
                  options: "Mapping[str, Any] | Defaults | None" = None) -> list[CropResult]:

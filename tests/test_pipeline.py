@@ -288,3 +288,37 @@ def test_an_ambiguous_texts_readings_have_their_regions_focal_point():
     assert first.focal_point == pytest.approx(out.grounding.region.center)
     assert left.focal_point == pytest.approx(LEFT_CIRCLE.center)
     assert right.focal_point == pytest.approx(RIGHT_CIRCLE.center)
+
+
+@SCORERS.register("test_full_width_claim")
+class FullWidthClaimScorer:
+    """Always claims the full width, whatever it picked: the pipeline must keep the claim true of the box."""
+
+    name = "test_full_width_claim"
+
+    def __init__(self, target=(0, 100, 800, 400)) -> None:
+        self.target = np.array([target], dtype=float)
+
+    def score(self, ctx, candidates):
+        iou = pairwise_iou(candidates.xyxy, self.target)[:, 0]
+        return {"total": iou}
+
+    def explain(self, winner, all_terms):
+        return ["keeps the full width", "keeps the top"]
+
+
+@pytest.mark.parametrize("target, options", [
+    ((0, 100, 800, 400), {}),
+    ((16, 100, 784, 400), {}),                       # 2 % short of each side: no snap by default ...
+    ((16, 100, 784, 400), {"edge_snap": 0.04}),      # ... the option snaps the edge that comes within 4 % of it
+    ((60, 100, 740, 400), {"edge_snap": 0.04}),      # too far to snap
+])
+def test_explanation_says_full_width_only_when_the_box_spans_it(target, options):
+    pipeline = create_pipeline("default", scorers=[("test_full_width_claim", 1.0, {"target": target})])
+    out = pipeline.run(IMAGE, Intent(k=1, min_scale=0.3), options=options)
+    box = out.results[0].box
+    spans = box.x1 <= 0 and box.x2 >= IMAGE.width
+    assert ("keeps the full width" in out.results[0].explanation) == spans
+    assert ("keeps the top" in out.results[0].explanation) == (box.y1 <= 0)
+    if options.get("edge_snap") and target[0] < 0.04 * IMAGE.width:
+        assert box.x1 == 0 and "keeps the left side" in out.results[0].explanation

@@ -359,6 +359,8 @@ def _print_summary(path: Path, output, written: list[Path]) -> None:
     print(f"{path} ({w}x{h}):")
     if output.grounding is not None and output.grounding.selection:
         print(f"  grounding: {output.grounding.selection}")
+    if output.verdict is not None:
+        print(f"  verdict: {output.verdict} ({output.verdict_reason})")
     for i, r in enumerate(output.results):
         d = r.to_dict()
         b = d["box"]

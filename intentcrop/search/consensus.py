@@ -16,7 +16,7 @@ import numpy as np
 
 from intentcrop.core.candidates import Candidates
 from intentcrop.core.context import CropContext
-from intentcrop.propose.geometry import contains_mask, ratio_window_size
+from intentcrop.propose.geometry import contains_mask, largest_ratio_window, ratio_window_size
 from intentcrop.registry import SEARCHERS
 
 
@@ -51,6 +51,46 @@ def snap_ratio(box: np.ndarray, ratio: float, width: int, height: int) -> np.nda
     return np.array([x1, y1, x1 + w, y1 + h])
 
 
+def snap_edges(box: np.ndarray, ratio: float | None, width: int, height: int, tol: float,
+               grow: bool = True) -> np.ndarray:
+    """`box` with each edge within `tol` x the side of the image's edge moved onto it.
+
+    Free-form (ratio None): each such edge moves out on its own. A ratio is kept exactly: a box within
+    2 x tol of spanning the axis that limits its ratio's largest window grows to that window (both edges of
+    that axis on the image's edges, the other axis following; `grow` False: never), then a box within tol of
+    an edge along an axis it does not span slides onto it (its size kept)."""
+    box = np.asarray(box, dtype=np.float64)
+    if tol <= 0:
+        return box.copy()
+    tx, ty = tol * width, tol * height
+    x1, y1, x2, y2 = box
+    if ratio is None:
+        x1, y1 = (0.0 if x1 <= tx else x1), (0.0 if y1 <= ty else y1)
+        x2, y2 = (float(width) if width - x2 <= tx else x2), (float(height) if height - y2 <= ty else y2)
+        return np.array([x1, y1, x2, y2])
+    w, h = x2 - x1, y2 - y1
+    if grow:
+        wm, hm = largest_ratio_window(width, height, ratio)
+        width_limited = (width - wm) / width <= (height - hm) / height  # the window spans the width
+        near = (wm - w <= 2 * tx) if width_limited else (hm - h <= 2 * ty)
+        if near and (wm > w or hm > h):
+            cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
+            w, h = float(wm), float(hm)
+            x1 = float(min(max(round(cx - w / 2), 0), width - w))
+            y1 = float(min(max(round(cy - h / 2), 0), height - h))
+            x2, y2 = x1 + w, y1 + h
+    out = [x1, y1, x2, y2]
+    for lo, size, side, t in ((0, w, width, tx), (1, h, height, ty)):
+        a, b = out[lo], out[lo + 2]
+        if a <= 0 or b >= side:
+            continue  # already on an edge
+        left, right = a, side - b
+        if min(left, right) <= t < max(left, right):  # near both: sliding would only move the gap across
+            shift = -left if left <= right else right
+            out[lo], out[lo + 2] = a + shift, b + shift
+    return np.array(out, dtype=np.float64)
+
+
 @SEARCHERS.register("consensus")
 class ConsensusRefine:
     def __init__(self, top: int | None = None, temperature: float | None = None) -> None:
@@ -74,6 +114,11 @@ class ConsensusRefine:
                 continue
             if ratio is None and not self._within_scale(ctx, box):
                 continue
+            for grow in (True, False):  # onto the image's edges, if the box still fits the intent
+                snapped = snap_edges(box, ratio, ctx.width, ctx.height, ctx.options.edge_snap, grow=grow)
+                if self._fits(ctx, snapped, ratio, region):
+                    box = snapped
+                    break
             refined.append(Candidates.from_xyxy(box[None], source="consensus", ratio=ratio))
             best_scores.append(float(candidates.scores[members].max()))
         if not refined:
@@ -84,6 +129,16 @@ class ConsensusRefine:
         new.scores = np.array(best_scores) + 1e-6 * (1 + np.abs(best_scores))
         return Candidates.merge([candidates, new])
 
+    @classmethod
+    def _fits(cls, ctx: CropContext, box: np.ndarray, ratio: float | None, region) -> bool:
+        """Holds the grounded region; free-form: within the scale limits; a ratio: within max_scale."""
+        if region is not None and not contains_mask(box[None], region)[0]:
+            return False
+        if ratio is None:
+            return cls._within_scale(ctx, box)
+        m = ctx.intent.max_scale
+        return box[2] - box[0] <= m * ctx.width + 0.5 and box[3] - box[1] <= m * ctx.height + 0.5
+
     @staticmethod
     def _within_scale(ctx: CropContext, box: np.ndarray) -> bool:
         intent = ctx.intent
@@ -92,4 +147,4 @@ class ConsensusRefine:
                 and w <= intent.max_scale * ctx.width + 0.5 and h <= intent.max_scale * ctx.height + 0.5)
 
 
-__all__ = ["ConsensusRefine", "snap_free", "snap_ratio", "weighted_box"]
+__all__ = ["ConsensusRefine", "snap_edges", "snap_free", "snap_ratio", "weighted_box"]
