@@ -169,6 +169,8 @@ def run(args) -> int:
             # full-resolution image is decoded only to cut the crops (--out) or draw the overlay (--debug).
             image = open_image(path)
             output = intentcrop.crop(image, return_output=True, **kwargs)
+            for warning in output.warnings:  # e.g. the text was not found: the crops are the free-form ones
+                print(f"intentcrop crop: warning: {path}: {warning}", file=sys.stderr, flush=True)
             written = _write_outputs(args, mode, target, path, image, output, input_paths)
             if args.debug:
                 _write_debug(args, path, image, output, len(inputs), input_paths)
