@@ -9,6 +9,11 @@ Configs are data (a dict per named pipeline -- a "method" in `intentcrop.crop(me
 model configs), `create_pipeline` is the one factory, and `Pipeline.__call__` keeps preprocess / forward /
 postprocess apart so the stages can be batched or moved to a device without touching each other.
 
+Not found: a text or query image the grounder did not find with confidence (`Grounding.confidence` below the
+option grounding.min_confidence, or no match at all) is not cropped around: the call returns the free-form crop of
+the same image (the "default" method; "subject" when the intent also has a subject) with a warning in
+`CropOutput.warnings` saying so, and the grounding that was found, for reference.
+
 Options: every tunable is a field of `intentcrop.defaults.Defaults`. A config's "options" and the call's
 `options=` are merged over `defaults.DEFAULTS` in that order (DEFAULTS <- config options <- create_pipeline
 options <- run options) into `ctx.options`, which the stages read when they run.
@@ -17,6 +22,7 @@ options <- run options) into `ctx.options`, which the stages read when they run.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import inspect
 import time
 from dataclasses import dataclass, field
@@ -102,6 +108,9 @@ class CropOutput:
     image_size: tuple[int, int]
     timings: dict[str, float] = field(default_factory=dict)
     options: Defaults | None = None  # the options the call ran with (not in to_dict)
+    # What the user should know about how the crops were made: above all that the intent was not found with
+    # confidence and the crops are the free-form ones ("'the white dog' was not found with confidence (0.04); ...")
+    warnings: list[str] = field(default_factory=list)
     # free-form intents: "keep" when the photo needs no crop, else "crop" (None for any other intent), and why
     verdict: str | None = None
     verdict_reason: str | None = None
@@ -117,6 +126,7 @@ class CropOutput:
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "image": {"width": self.image_size[0], "height": self.image_size[1]},
+            "warnings": list(self.warnings),
             "crops": [r.to_dict() for r in self.results],
             "candidates_scored": len(self.candidates),
             "verdict": self.verdict,
@@ -330,6 +340,35 @@ class Pipeline:
             out += group
         return out
 
+    # -- not found: the free-form crop instead -------------------------------------------------------
+    @staticmethod
+    def not_found(ctx: CropContext) -> str | None:
+        """The warning when the intent's text or query image was not found with confidence (below
+        grounding.min_confidence, or no match at all), else None. A subject is never 'not found'; with
+        min_confidence 0 nothing falls back (a grounding without any match is still reported)."""
+        g = ctx.grounding
+        if g is None or g.strict or g.source == "subject":
+            return None
+        what = repr(ctx.intent.text) if ctx.intent.text else "the query image"
+        threshold = ctx.options.grounding.min_confidence
+        if threshold <= 0:
+            return None if g.region is not None else f"{what} was not found; the crop does not hold it"
+        if g.region is not None and (g.confidence is None or g.confidence >= threshold):  # None: not measured
+            return None
+        found = "" if g.region is None else f" with confidence ({g.confidence or 0.0:.2f} < {threshold:g})"
+        return f"{what} was not found{found}; returning the best free-form crop"
+
+    def fallback(self, intent: Intent) -> tuple["Pipeline", Intent]:
+        """The pipeline and intent of the free-form crop a call falls back to: the intent without its text and
+        query image, by the "subject" method when it has a subject, else "default" -- with this pipeline's
+        crop-quality model (a .npz given with model=) and options."""
+        fallback_intent = dataclasses.replace(intent, text=None, query_image=None)
+        config = copy.deepcopy(PIPELINE_CONFIGS["subject" if intent.subject is not None else "default"])
+        quality = [args for name, _, args in self.config.get("scorers", []) if name == "quality" and args]
+        if quality:
+            config["scorers"] = [(n, w, dict(quality[0]) if n == "quality" else a) for n, w, a in config["scorers"]]
+        return Pipeline(config, options=self.options), fallback_intent
+
     # -- the whole call -------------------------------------------------------------------------
     def run(self, image: Any, intent: Intent | None = None,
             options: "Mapping[str, Any] | Defaults | None" = None) -> CropOutput:
@@ -342,6 +381,19 @@ class Pipeline:
         t1 = time.perf_counter()
         ctx.grounding = self.ground(ctx)
         t2 = time.perf_counter()
+        warning = self.not_found(ctx)
+        if warning is not None and ctx.options.grounding.min_confidence > 0:
+            pipeline, fallback_intent = self.fallback(intent)
+            output = pipeline.run(ctx.source, fallback_intent, options)
+            output.grounding = ctx.grounding  # what was found, for reference: its confidence says why not kept
+            output.warnings.insert(0, warning)
+            for r in output.results:  # the explanation must not read as if the intent were kept
+                r.explanation = f"a free-form crop: {warning.split(';')[0]}" + (
+                    f"; {r.explanation}" if r.explanation else "")
+            output.timings = {"load": t1 - t0, "ground": t2 - t1, **{k: v for k, v in output.timings.items()
+                                                                     if k not in ("load", "total")},
+                              "total": time.perf_counter() - t0}
+            return output
         candidates = self.propose(ctx)
         if len(candidates) == 0:
             raise InvalidIntentError(f"no candidate crop fits the intent inside the {ctx.width}x{ctx.height} image")
@@ -354,6 +406,7 @@ class Pipeline:
         t5 = time.perf_counter()
         timings.update(load=t1 - t0, ground=t2 - t1, propose=t3 - t2, score=t4 - t3, select=t5 - t4, total=t5 - t0)
         return CropOutput(results, candidates, ctx.grounding, (ctx.width, ctx.height), timings, ctx.options,
+                          warnings=[] if warning is None else [warning],
                           verdict=verdict.verdict if verdict else None,
                           verdict_reason=verdict.reason if verdict else None)
 

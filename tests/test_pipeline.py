@@ -322,3 +322,75 @@ def test_explanation_says_full_width_only_when_the_box_spans_it(target, options)
     assert ("keeps the top" in out.results[0].explanation) == (box.y1 <= 0)
     if options.get("edge_snap") and target[0] < 0.04 * IMAGE.width:
         assert box.x1 == 0 and "keeps the left side" in out.results[0].explanation
+
+
+@GROUNDERS.register("test_unsure")
+class _UnsureGrounder:
+    """A model's guess at TARGET with the confidence the test sets (None: not measured)."""
+
+    confidence: "float | None" = 0.01
+
+    def ground(self, ctx):
+        from intentcrop.core.context import Grounding
+
+        box = Box(*TARGET)
+        return Grounding(boxes=[box], scores=[0.05], phrases=["dog"], region=box, strict=False, source="text",
+                         confidence=_UnsureGrounder.confidence)
+
+
+def _unsure_pipeline():
+    return create_pipeline("vlm", grounders={"text": ("test_unsure", {}), "subject": ("subject", {})},
+                           scorers=[("test_closeness", 1.0, {})])
+
+
+@pytest.mark.parametrize("confidence,min_confidence,falls_back", [
+    (0.01, None, True),  # below the default threshold
+    (0.5, None, False),
+    (None, None, False),  # not measured: kept
+    (0.01, 0.0, False),  # min_confidence 0: never fall back
+    (0.3, 0.4, True),  # the call's own threshold
+])
+def test_a_grounding_below_min_confidence_returns_the_free_form_crop_with_a_warning(monkeypatch, confidence,
+                                                                                   min_confidence, falls_back):
+    monkeypatch.setattr(_UnsureGrounder, "confidence", confidence)
+    options = None if min_confidence is None else {"grounding": {"min_confidence": min_confidence}}
+    out = _unsure_pipeline().run(IMAGE, Intent(text="the white dog", ratios=["1:1"], k=2), options=options)
+    free = create_pipeline("default").run(IMAGE, Intent(ratios=["1:1"], k=2))
+    assert out.grounding.confidence == confidence  # what was found is reported either way
+    if falls_back:
+        threshold = DEFAULTS_MIN_CONFIDENCE if min_confidence is None else min_confidence
+        warning = (f"'the white dog' was not found with confidence ({confidence:.2f} < {threshold:g}); "
+                   "returning the best free-form crop")
+        assert out.warnings == [warning] and out.to_dict()["warnings"] == [warning]
+        assert [r.box for r in out.results] == [r.box for r in free.results]
+        assert all(r.explanation.startswith("a free-form crop: 'the white dog' was not found with confidence")
+                   and "overlaps the target" not in r.explanation for r in out.results)
+        assert "ground" in out.timings and out.timings["total"] >= out.timings["ground"]
+    else:
+        assert out.warnings == [] and out.to_dict()["warnings"] == []
+        assert all("overlaps the target" in r.explanation for r in out.results)  # this pipeline's own scorer
+
+
+DEFAULTS_MIN_CONFIDENCE = 0.025  # GroundingConfig.min_confidence, as documented
+
+
+def test_the_documented_threshold_is_the_default():
+    from intentcrop.defaults import DEFAULTS
+
+    assert DEFAULTS.grounding.min_confidence == DEFAULTS_MIN_CONFIDENCE
+
+
+def test_a_subject_is_never_not_found():
+    out = _unsure_pipeline().run(IMAGE, Intent(subject=Box(300, 200, 420, 290), k=1))
+    assert out.warnings == [] and out.grounding.confidence == 1.0
+
+
+def test_the_fallback_keeps_the_calls_crop_quality_model(tmp_path):
+    from intentcrop.pipeline import Pipeline
+
+    config = {"proposer": ("grid", {}), "grounders": {}, "scorers": [("quality", 0.3, {"model": "q.npz"})]}
+    fallback, intent = Pipeline(config).fallback(Intent(text="the white dog", query_image=IMAGE, ratios=["1:1"]))
+    assert intent.text is None and intent.query_image is None and intent.ratios == [1.0]
+    assert fallback.config["scorers"] == [("quality", 1.0, {"model": "q.npz"})]
+    subject, _ = Pipeline(config).fallback(Intent(text="x", subject=Box(0, 0, 5, 5)))
+    assert [s[0] for s in subject.config["scorers"]] == ["quality", "framing", "isolation"]

@@ -249,6 +249,8 @@ def run(args) -> int:
             # full-resolution image is decoded only to cut the crops (--out) or draw the overlay (--debug).
             image = open_image(path)
             output = intentcrop.crop(image, return_output=True, **kwargs)
+            for warning in output.warnings:  # e.g. the text was not found: the crops are the free-form ones
+                print(f"intentcrop crop: warning: {path}: {warning}", file=sys.stderr, flush=True)
             notes: list[str] = []
             written = _write_outputs(args, mode, target, path, stem, image, output, input_paths, notes)
             if args.debug:
@@ -260,7 +262,7 @@ def run(args) -> int:
                 for crop, (file, size) in zip(record["crops"], written):
                     crop["file"] = str(file)
                     crop["written_size"] = {"width": size[0], "height": size[1]}
-                record["warnings"] = notes
+                record["warnings"] = record["warnings"] + notes  # the call's, then the written files'
                 print(json.dumps(record), flush=True)
             elif mode != "stdout":
                 _print_summary(path, output, written)

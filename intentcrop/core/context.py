@@ -42,10 +42,14 @@ class Grounding:
     # How the region was picked among the matches, in words, when a rule beyond "the best match" decided it
     # ("the purple square match furthest toward the bottom right"): what a user reads to see why.
     selection: str = ""
+    # How sure the grounder is that the region holds what was asked for, 0..1, calibrated
+    # (intentcrop.ground.confidence); None when not measured. A user's subject is 1.
+    confidence: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "source": self.source,
+            "confidence": None if self.confidence is None else round(float(self.confidence), 4),
             "region": None if self.region is None else [round(v, 2) for v in self.region.to_list()],
             "matches": [
                 {"box": [round(v, 2) for v in b.to_list()], "score": round(float(s), 4), "phrase": p}

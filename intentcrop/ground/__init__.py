@@ -8,7 +8,10 @@ A text or query-image intent goes plan -> detect -> decide (GROUNDERS "owlvit", 
 * `detect.detect(...)`          -> one OWL-ViT / OWLv2 pass for the plan (`intentcrop.models.owlvit.OwlVit`): `Matches`
 * `decide.decide(...)`          -> CLIP re-scores the candidates (`verify`, pipeline "vlm"), the matches are fused by
                                    the plan's kind (`fusion`), close contenders for one thing get a closer look
-                                   (`recheck`) and small kept boxes are looked at again in windows (`refine`)
+                                   (`recheck`) and small kept boxes are looked at again in windows (`refine`);
+                                   the result's calibrated `confidence` says whether the intent was found at all
+                                   (`confidence`; below GroundingConfig.min_confidence the pipeline returns the
+                                   free-form crop with a warning)
 
 A subject intent -> its box or mask's box, strict (GROUNDERS "subject", `subject.SubjectGrounder`).
 The tunables are one `GroundingConfig` (ground.config). The functions `plan`, `detect` and `decide` are not
@@ -20,6 +23,7 @@ of the kept matches, strict=False for a model's guess). How a crop frames that r
 """
 
 from intentcrop.ground.config import GroundingConfig
+from intentcrop.ground.confidence import calibrate, fit_platt
 from intentcrop.ground.fusion import (Match, fuse_matches, fuse_position, fuse_relation, relation_holds,
                                      top_boxes_per_query)
 from intentcrop.ground.matches import PADDED_SQUARE, STRETCHED, Matches, box_frame, model_boxes_to_pixels
@@ -33,7 +37,7 @@ from intentcrop.ground.verify import ClipVerifier
 
 __all__ = [
     "ClipVerifier", "CloserLook", "CloserLooks", "GroundingConfig", "GroundingPlan", "Match", "Matches",
-    "OwlVitGrounder", "PADDED_SQUARE", "Position", "Relation", "STRETCHED", "SubjectGrounder", "box_frame",
+    "OwlVitGrounder", "PADDED_SQUARE", "Position", "Relation", "STRETCHED", "SubjectGrounder", "box_frame", "calibrate", "fit_platt",
     "fuse_matches", "fuse_position", "fuse_relation", "grounding_queries", "model_boxes_to_pixels", "noun_phrases",
     "parse_position", "parse_relation", "phrase_backend", "recheck_contenders", "refine_grounding",
     "relation_holds", "rule_noun_phrases", "top_boxes_per_query",

@@ -5,6 +5,7 @@
    union of the consistent matches (`fusion.fuse_matches`) -- after `recheck` for a plan naming one thing
 3. `recheck`: close contenders for that one thing are looked at again, closer (`refine.recheck_contenders`)
 4. `refine`: small kept boxes are replaced by their closer look (`refine.refine_grounding`)
+5. the grounding's calibrated confidence (`confidence.grounding_confidence`): was the intent found at all?
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 
 from intentcrop.core.context import Grounding
 from intentcrop.ground.config import GroundingConfig
+from intentcrop.ground.confidence import grounding_confidence
 from intentcrop.ground.fusion import Match, fuse_matches, fuse_position, fuse_relation, phrase_count
 from intentcrop.ground.matches import Matches
 from intentcrop.ground.plan import GroundingPlan
@@ -96,10 +98,12 @@ def refine(grounding: Grounding, looks: CloserLooks, config: GroundingConfig) ->
 def decide(plan: GroundingPlan, matches: Matches, config: GroundingConfig, image: Any,
            looks: CloserLooks | None = None, verifier: ClipVerifier | None = None,
            query_image: Any = None) -> Grounding:
-    """candidates -> fuse (with recheck) -> refine. Without `looks` there is no closer look (no recheck, no
-    refinement)."""
+    """candidates -> fuse (with recheck) -> refine -> confidence. Without `looks` there is no closer look (no
+    recheck, no refinement)."""
     grounding = fuse(plan, candidates(plan, matches, config, verifier, image, query_image), config, looks)
-    return grounding if looks is None else refine(grounding, looks, config)
+    grounding = grounding if looks is None else refine(grounding, looks, config)
+    grounding.confidence = grounding_confidence(grounding, config.calibration, plan.kind)
+    return grounding
 
 
 __all__ = ["candidates", "decide", "fuse", "recheck", "refine", "verify"]

@@ -18,7 +18,8 @@ class SubjectGrounder:
         box = ctx.intent.subject_box(ctx.width, ctx.height)
         if box is None:
             raise IntentCropError("subject grounding needs a subject box or mask")
-        return Grounding(boxes=[box], scores=[1.0], phrases=["subject"], region=box, strict=True, source="subject")
+        return Grounding(boxes=[box], scores=[1.0], phrases=["subject"], region=box, strict=True, source="subject",
+                         confidence=1.0)
 
 
 __all__ = ["SubjectGrounder"]

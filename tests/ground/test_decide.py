@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 from PIL import Image
 
 from intentcrop.core.box import Box
 from intentcrop.core.intent import Intent
 from intentcrop.ground.config import GroundingConfig
+from intentcrop.ground.confidence import calibrate
 from intentcrop.ground.decide import candidates, decide
 from intentcrop.ground.detect import detect
 from intentcrop.ground.fusion import fuse_matches
@@ -31,7 +34,8 @@ def test_candidates_are_the_best_boxes_of_each_phrase():
 def test_each_kind_fuses_its_own_way():
     config = GroundingConfig()
     plain = decide(plan(Intent(text="dog")), _matches(["dog"], [[0.3], [0.7], [0.01]]), config, IMAGE)
-    assert plain == fuse_matches(candidates(plan(Intent(text="dog")), _matches(["dog"], [[0.3], [0.7], [0.01]]),
+    assert plain.confidence == calibrate(0.7, config.calibration)  # decide's last step: the best kept match's
+    assert dataclasses.replace(plain, confidence=None) == fuse_matches(candidates(plan(Intent(text="dog")), _matches(["dog"], [[0.3], [0.7], [0.01]]),
                                             config), "text", **config.fusion_args())
     relation = plan(Intent(text="the dog left of the car"))
     grounding = decide(relation, _matches(["dog", "car"], [[0.3, 0.001], [0.7, 0.001], [0.001, 0.8]]), config,

@@ -45,3 +45,24 @@ def test_bad_requests_get_clear_errors_and_the_server_keeps_serving(client, samp
     r = client.post("/crop", files=files, data=data)
     assert r.status_code == status and message in r.json()["detail"]
     assert client.get("/health").status_code == 200
+
+
+def test_a_text_not_found_comes_back_with_a_warning_in_the_json(client, monkeypatch):
+    import intentcrop
+    from intentcrop.world import generate_scene
+    from intentcrop.world.bench import DEFAULT_MODELS
+
+    real_crop = intentcrop.crop  # the service picks its default models; here, the committed world models
+    monkeypatch.setattr(intentcrop, "crop", lambda *a, **kw: real_crop(
+        *a, model=[str(m) for m in DEFAULT_MODELS], device="cpu", **kw))
+    buffer = io.BytesIO()
+    generate_scene(1).image.save(buffer, format="PNG")
+    files = {"image": ("scene.png", buffer.getvalue(), "image/png")}
+    r = client.post("/crop", files=files, data={"text": "the purple circle", "k": "1"})  # no purple circle there
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["warnings"] == ["'the purple circle' was not found; returning the best free-form crop"]
+    assert body["grounding"]["confidence"] == 0.0
+    assert body["crops"][0]["explanation"].startswith("a free-form crop: 'the purple circle' was not found")
+    present = client.post("/crop", files=files, data={"text": "the red square", "k": "1"}).json()
+    assert present["warnings"] == [] and present["grounding"]["confidence"] > 0.5
