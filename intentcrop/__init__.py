@@ -12,14 +12,15 @@ _EXPORTS = {
     "CropContext": "intentcrop.core.context", "Grounding": "intentcrop.core.context",
     "ImageLoadError": "intentcrop.errors", "IntentCropError": "intentcrop.errors",
     "InvalidIntentError": "intentcrop.errors", "ModelNotAvailableError": "intentcrop.errors",
+    "CropWarning": "intentcrop.errors",
     "crop_image": "intentcrop.io.image", "load_image": "intentcrop.io.image", "open_image": "intentcrop.io.image",
     "save_image": "intentcrop.io.image",
     "CropOutput": "intentcrop.pipeline", "Pipeline": "intentcrop.pipeline", "create_pipeline": "intentcrop.pipeline",
 }
 
 __all__ = [
-    "Box", "Candidates", "CropContext", "CropOutput", "CropResult", "Grounding", "ImageLoadError", "Intent",
-    "IntentCropError", "InvalidIntentError", "ModelNotAvailableError", "Pipeline", "__version__", "crop",
+    "Box", "Candidates", "CropContext", "CropOutput", "CropResult", "CropWarning", "Grounding", "ImageLoadError",
+    "Intent", "IntentCropError", "InvalidIntentError", "ModelNotAvailableError", "Pipeline", "__version__", "crop",
     "crop_image", "create_pipeline", "load_image", "make_intent", "open_image", "parse_ratio", "parse_size",
     "save_image",
 ]

@@ -7,7 +7,7 @@ from typing import Any, Mapping, Sequence
 
 from intentcrop.core.intent import Intent
 from intentcrop.core.result import CropResult
-from intentcrop.errors import InvalidIntentError
+from intentcrop.errors import CropWarning, InvalidIntentError
 from intentcrop.pipeline import PIPELINE_CONFIGS, CropOutput, create_pipeline
 
 
@@ -96,4 +96,8 @@ def crop(
         base = dict(PIPELINE_CONFIGS.get(method, {}), **pipeline_overrides)
         pipeline_overrides = {**pipeline_overrides, **model_overrides(base, model, device)}
     output = create_pipeline(method, **pipeline_overrides).run(image, intent, options=options)
-    return output if return_output else output.results
+    if return_output:
+        return output
+    for message in output.warnings:  # without the output object, the caller would never see them
+        warnings.warn(message, CropWarning, stacklevel=2)
+    return output.results

@@ -15,3 +15,8 @@ class InvalidIntentError(IntentCropError, ValueError):
 
 class ModelNotAvailableError(IntentCropError):
     """A model could not be loaded (offline, missing folder, wrong format)."""
+
+
+class CropWarning(UserWarning):
+    """Something the caller should know about how the crops were made (e.g. the text was not found and the
+    crops are the free-form ones); `crop(..., return_output=True).warnings` holds the same messages."""

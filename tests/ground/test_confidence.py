@@ -135,3 +135,11 @@ def test_the_cli_prints_the_warning_on_stderr(tmp_path, capsys):
     assert (f"intentcrop crop: warning: {path}: {text!r} was not found; returning the best free-form crop"
             in captured.err)
     assert json.loads(captured.out)["warnings"] == [f"{text!r} was not found; returning the best free-form crop"]
+
+
+def test_without_the_output_object_the_warning_is_a_python_warning():
+    seed, text = ABSENT[0]
+    scene = generate_scene(seed)
+    with pytest.warns(intentcrop.CropWarning, match="was not found"):
+        results = intentcrop.crop(scene.image, text=text, k=1, **MODELS)
+    assert results[0].box == intentcrop.crop(scene.image, k=1)[0].box  # the free-form crop
