@@ -20,7 +20,8 @@ Loading cannot be turned against the process (every file, upload and query image
   only the first frame / page of an animation or multi-page TIFF is ever decoded, and it is the one checked;
 - a memory budget per decode (`DECODE_BUDGET_BYTES`, 2 GiB): the peak a decode to RGB costs, from the stored
   mode's bytes per pixel plus the conversion's copies (`decode_cost`), is checked before decoding; 16-bit and
-  32-bit grey are reduced to 8 bits in strips, never as a whole float64 copy;
+  32-bit grey are reduced to 8 bits, and transparency composited on white, in strips of rows (never a
+  whole-image float64 copy or three full-size RGBA copies);
 - truncated images are refused (`ImageFile.LOAD_TRUNCATED_IMAGES` is never set), including a JPEG whose scan
   data stops early but still ends with an EOI marker: libjpeg fills what is missing with exact mid-grey
   (128), so a decoded JPEG whose last 8 rows are all exactly 128 while the rest is not is refused as truncated
@@ -237,8 +238,8 @@ def _allowed_formats() -> tuple[str, ...]:
         Image.init()
         _allowed = tuple(f for f in ALLOWED_FORMATS if f in Image.OPEN)
     return _allowed
-# Peak bytes one decode to RGB may cost (see decode_cost): 2 GiB holds a 178-megapixel RGB or 16-bit grey
-# image (Pillow's own bomb limit) and a 107-megapixel RGBA one.
+# Peak bytes one decode to RGB may cost (see decode_cost): 2 GiB holds any image under Pillow's own bomb limit
+# (178 megapixels: 0.7 GB as RGB, 1.25 GB as 16-bit grey, 1.6 GB as RGBA); it binds when that limit is raised.
 DECODE_BUDGET_BYTES = 2 * 1024**3
 _STORED_BYTES = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16B": 2, "I;16L": 2, "I;16N": 2}  # else 4 (Pillow's layout)
 _ALPHA_MODES = ("RGBA", "LA", "PA", "RGBa", "La")
@@ -251,13 +252,13 @@ _REFUSED_MAGIC = [(b"%!PS", "PostScript/EPS"), (b"\xc5\xd0\xd3\xc6", "EPS"), (b"
 def decode_cost(mode: str, size: tuple[int, int], has_transparency: bool = False) -> int:
     """Peak bytes of decoding an image stored in `mode` at `size` and converting it to RGB as load_image does:
     the decoded image (Pillow keeps 1, 2 or 4 bytes a pixel) plus the copies the conversion makes (an RGB image
-    is 4 bytes a pixel; compositing transparency on white holds RGBA, background and result at once)."""
+    is 4 bytes a pixel; deep grey and transparency are reduced in strips, about 1 byte a pixel more)."""
     pixels = int(size[0]) * int(size[1])
     stored = _STORED_BYTES.get(mode, 4)
     if mode == "RGB":
         extra = 0
     elif mode in _ALPHA_MODES or (mode == "P" and has_transparency):
-        extra = 16  # RGBA copy, white background, composite, RGB result
+        extra = 4 + 1  # the RGB result, composited on white in strips
     elif mode.startswith("I") or mode == "F":
         extra = 1 + 4  # 8-bit grey (made in strips), RGB result
     else:
@@ -323,7 +324,7 @@ def _check_ico(data: bytes, name: str, limit: int) -> None:
             raise ImageLoadError(f"{name}: ICO image {i + 1} lies outside the file (offset {offset})")
         if width * height > limit:
             raise _too_many(name, width, height, limit, f"ICO image {i + 1}")
-        cost = decode_cost("RGBA", (width, height))
+        cost = decode_cost("RGBA", (width, height)) + 4 * width * height  # Pillow decodes the icon, then we do
         if cost > DECODE_BUDGET_BYTES:
             raise ImageLoadError(f"{name}: ICO image {i + 1} ({width}x{height}) would need {cost / 2**20:.0f} MiB "
                                  f"to decode, more than the budget of {DECODE_BUDGET_BYTES / 2**20:.0f} MiB")
@@ -451,18 +452,31 @@ def _convert(image: Image.Image, mode: str) -> Image.Image:
         return image.copy() if image.readonly else image
     if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
         image = _to_grey8(image)
+    transparent_palette = image.mode == "P" and "transparency" in image.info
+    if (image.mode in _ALPHA_MODES or transparent_palette) and mode in ("RGB", "L"):
+        return _flatten_on_white(image, mode)
     if image.mode == "P":
-        image = image.convert("RGBA" if "transparency" in image.info else "RGB")
-    if image.mode in ("RGBA", "LA", "PA", "RGBa", "La") and mode in ("RGB", "L"):
-        rgba = image.convert("RGBA")
-        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        image = Image.alpha_composite(background, rgba)
+        image = image.convert("RGBA" if transparent_palette else "RGB")
     if image.mode == "CMYK" and mode == "RGB":
         image = image.convert("RGB")
     return image.convert(mode)
 
 
-_STRIP_PIXELS = 1 << 20  # pixels per strip when reducing 16/32-bit grey to 8 bits
+_STRIP_PIXELS = 1 << 20  # pixels per strip when reducing deep grey to 8 bits or compositing transparency
+
+
+def _flatten_on_white(image: Image.Image, mode: str) -> Image.Image:
+    """A transparent image (alpha modes, a palette with a transparent index) composited on white, in `mode`: strips
+    of rows converted to RGBA, composited and converted one at a time (the same pixels as doing it whole, without
+    three full-size RGBA copies)."""
+    width, height = image.size
+    out = Image.new(mode, image.size)
+    rows = max(1, _STRIP_PIXELS // max(width, 1))
+    for y in range(0, height, rows):
+        strip = image.crop((0, y, width, min(y + rows, height))).convert("RGBA")
+        background = Image.new("RGBA", strip.size, (255, 255, 255, 255))
+        out.paste(Image.alpha_composite(background, strip).convert(mode), (0, y))
+    return out
 
 
 def _to_grey8(image: Image.Image) -> Image.Image:
