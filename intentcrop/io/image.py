@@ -346,6 +346,9 @@ def _open(source: Any, name: str, limit: int) -> Image.Image:
         fp = io.BytesIO(source)
     elif hasattr(source, "read"):
         fp = source
+        seekable = getattr(fp, "seekable", None)
+        if not (callable(seekable) and seekable()):
+            fp = io.BytesIO(fp.read())  # the header is read twice (sniffing, then Pillow): keep the bytes
     else:
         raise ImageLoadError(f"{name}: not an image source (give a path, bytes, a PIL image or an array)")
     try:

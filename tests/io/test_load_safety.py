@@ -299,3 +299,22 @@ def test_crop_of_a_different_sized_image_is_refused():
     result = CropResult(box=Box(0, 0, 10, 10), score=1.0, image_size=(60, 80))
     with pytest.raises(ValueError, match="made for a 60x80 image, not 80x60"):
         result.crop(Image.new("RGB", (80, 60)))
+
+
+def test_an_unseekable_stream_is_read_once_and_loads():
+    buf = io.BytesIO()
+    Image.new("RGB", (20, 10), (1, 2, 3)).save(buf, "PNG")
+
+    class Pipe:
+        def __init__(self, data):
+            self._data = io.BytesIO(data)
+
+        def read(self, n=-1):
+            return self._data.read(n)
+
+        def seekable(self):
+            return False
+
+    assert load_image(Pipe(buf.getvalue())).getpixel((3, 3)) == (1, 2, 3)
+    with pytest.raises(ImageLoadError, match="EPS"):
+        load_image(Pipe(EPS))
