@@ -460,8 +460,10 @@ def _convert(image: Image.Image, mode: str) -> Image.Image:
         return _flatten_on_white(image, mode)
     if image.mode == "P":
         image = image.convert("RGBA" if transparent_palette else "RGB")
+        if image.mode == mode:  # converted once: no second full-size copy
+            return image
     if image.mode == "CMYK" and mode == "RGB":
-        image = image.convert("RGB")
+        return image.convert("RGB")
     return image.convert(mode)
 
 
