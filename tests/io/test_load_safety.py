@@ -318,3 +318,13 @@ def test_an_unseekable_stream_is_read_once_and_loads():
     assert load_image(Pipe(buf.getvalue())).getpixel((3, 3)) == (1, 2, 3)
     with pytest.raises(ImageLoadError, match="EPS"):
         load_image(Pipe(EPS))
+
+
+def test_eps_as_a_query_image_is_refused(tmp_path, sample_image_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(EpsImagePlugin, "Ghostscript", lambda *a, **k: calls.append(a) or Image.new("RGB", (1, 1)))
+    query = tmp_path / "query.jpg"
+    query.write_bytes(EPS)
+    with pytest.raises(ImageLoadError, match=r"query\.jpg: PostScript/EPS is not an accepted image format"):
+        intentcrop.crop(sample_image_path, query_image=str(query), k=1)
+    assert calls == []
