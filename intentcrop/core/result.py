@@ -93,10 +93,28 @@ class CropResult:
     def crop(self, image, upscale: bool = True) -> "PIL.Image.Image":  # noqa: F821
         """Cut this crop out of `image` (anything load_image takes, or a lazy handle from open_image: then its
         full-resolution image is decoded, once), resized to output_size if one was asked. upscale=False: a crop
-        smaller than output_size keeps its own size instead of being enlarged (see `scale`)."""
+        smaller than output_size keeps its own size instead of being enlarged (see `scale`).
+
+        The box is in upright pixels: a PIL image that still carries an EXIF orientation (the one given to
+        `crop()`, before load_image turned it) is turned the same way first. An image whose (upright) size is
+        not the one this crop was made for (image_size) is refused with ValueError rather than cut wrongly."""
+        from PIL import Image, ImageOps
+
         from intentcrop.io.image import crop_image, load_image
 
-        pil = image if hasattr(image, "crop") and hasattr(image, "size") else load_image(image)
+        if isinstance(image, Image.Image):
+            try:
+                orientation = image.getexif().get(0x0112, 1)
+            except Exception:  # an unreadable EXIF block: load_image would not turn it either
+                orientation = 1
+            pil = ImageOps.exif_transpose(image) if orientation in (2, 3, 4, 5, 6, 7, 8) else image
+        elif hasattr(image, "crop") and hasattr(image, "size"):
+            pil = image
+        else:
+            pil = load_image(image)
+        if self.image_size is not None and tuple(pil.size) != tuple(self.image_size):
+            raise ValueError(f"this crop was made for a {self.image_size[0]}x{self.image_size[1]} image, not "
+                             f"{pil.size[0]}x{pil.size[1]}: pass the same picture that was cropped")
         return crop_image(pil, self.box, self.output_size, upscale=upscale)
 
     def scale(self, image_size: "tuple[int, int] | None" = None) -> float:

@@ -7,13 +7,34 @@ orientation, the bomb guard) and returns a `LazyImage` that decodes as far as it
 gives a small upright copy (a JPEG is decoded straight to about that size with Pillow's `draft`, DCT
 scaling, with no full-size copy), `full()` the full-resolution upright RGB image, decoded once and only when
 something needs it (cutting the final crop, a model-backed stage).
+
+Loading cannot be turned against the process (every file, upload and query image comes through `_open`):
+
+- a format allow-list (`ALLOWED_FORMATS`: JPEG/MPO, PNG/APNG, WebP, GIF, TIFF, BMP/DIB, ICO, AVIF) passed to
+  `Image.open(formats=...)`; PostScript/EPS, PDF, SVG, HTML and archives are named and refused from their first
+  bytes, whatever the file is called, so nothing ever shells out (Ghostscript);
+- Pillow's own decompression-bomb check (`Image.MAX_IMAGE_PIXELS`) is never switched off or assigned: intentcrop's
+  `max_pixels` limit is applied on top of it, from the header, before any pixel is decoded; a limit above Pillow's
+  (2 x MAX_IMAGE_PIXELS) is capped by Pillow's (raise PIL.Image.MAX_IMAGE_PIXELS yourself to allow more). Every
+  image an ICO embeds (a PNG's own IHDR, a BMP's own header) is checked before `Image.open`, which decodes ICO;
+  only the first frame / page of an animation or multi-page TIFF is ever decoded, and it is the one checked;
+- a memory budget per decode (`DECODE_BUDGET_BYTES`, 2 GiB): the peak a decode to RGB costs, from the stored
+  mode's bytes per pixel plus the conversion's copies (`decode_cost`), is checked before decoding; 16-bit and
+  32-bit grey are reduced to 8 bits, and transparency composited on white, in strips of rows (never a
+  whole-image float64 copy or three full-size RGBA copies);
+- truncated images are refused (`ImageFile.LOAD_TRUNCATED_IMAGES` is never set), including a JPEG whose scan
+  data stops early but still ends with an EOI marker: libjpeg fills what is missing with exact mid-grey
+  (128), so a decoded JPEG whose last 8 rows are all exactly 128 while the rest is not is refused as truncated
+  (a heuristic: a real photo whose bottom band is exactly #808080 is refused too);
+- every failure of a decoder (IndexError, struct.error, ValueError, DecompressionBombError, ...) becomes an
+  `ImageLoadError` naming the input and the problem. MemoryError is let through on purpose: the budget keeps
+  hostile files from reaching it, and one that still happens is the process running short, not a bad file.
 """
 
 from __future__ import annotations
 
 import io
 import os
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -68,15 +89,17 @@ def load_image(source: Any, mode: str = "RGB", max_pixels: int | None = None) ->
         if getattr(image, "is_animated", False):
             image.seek(0)
         image.load()
+        if image is not source:
+            _refuse_grey_tail(image, name)
         if image is source:  # the caller's own image: transpose a copy
             image = ImageOps.exif_transpose(image)
         else:  # ours: turn it upright in place (a full-size copy saved; at 8192 px that is 130 MB)
             ImageOps.exif_transpose(image, in_place=True)
         return _convert(image, mode)
-    except ImageLoadError:
+    except (ImageLoadError, MemoryError):
         raise
-    except (OSError, ValueError, SyntaxError) as exc:
-        raise ImageLoadError(f"{name}: image data is damaged or truncated ({exc})") from None
+    except Exception as exc:  # any decoder failure (see the module docstring)
+        raise _damaged(name, exc) from None
 
 
 # Decode JPEGs straight to about the analysis size (DCT scaling) instead of decoding the full image and resizing
@@ -150,15 +173,16 @@ class LazyImage:
                 if image.size == self.stored_size:  # not drafted after all: decode in full, once, and keep it
                     return None
                 image.load()
+                _refuse_grey_tail(image, self.name)
                 ImageOps.exif_transpose(image, in_place=True)
                 rgb = _convert(image, "RGB")
                 # The drafted image is at least the asked size; the resize brings it to exactly `size` (a new
                 # image either way: leaving the `with` closes the opened one).
                 return rgb.copy() if rgb.size == size else rgb.resize(size, Image.Resampling.BILINEAR)
-        except ImageLoadError:
+        except (ImageLoadError, MemoryError):
             raise
-        except (OSError, ValueError, SyntaxError) as exc:
-            raise ImageLoadError(f"{self.name}: image data is damaged or truncated ({exc})") from None
+        except Exception as exc:  # any decoder failure (see the module docstring)
+            raise _damaged(self.name, exc) from None
 
     def __repr__(self) -> str:
         return f"LazyImage({self.name}, {self.size[0]}x{self.size[1]}{', loaded' if self.loaded else ''})"
@@ -201,6 +225,111 @@ def open_image(source: Any, max_pixels: int | None = None) -> "LazyImage | Image
     return LazyImage(source, name, size, stored, draftable, max_pixels)
 
 
+# The formats Pillow may open (what users expect of a photo or a picture on the web). Anything else -- EPS/PS
+# (Ghostscript), PDF, the many exotic formats Pillow can read -- is refused before a plugin sees it.
+ALLOWED_FORMATS = ("JPEG", "MPO", "PNG", "WEBP", "GIF", "TIFF", "BMP", "DIB", "ICO", "AVIF")
+_allowed: tuple[str, ...] | None = None
+
+
+def _allowed_formats() -> tuple[str, ...]:
+    """ALLOWED_FORMATS that this Pillow build can read (Image.open wants registered IDs only)."""
+    global _allowed
+    if _allowed is None:
+        Image.init()
+        _allowed = tuple(f for f in ALLOWED_FORMATS if f in Image.OPEN)
+    return _allowed
+# Peak bytes one decode to RGB may cost (see decode_cost): 2 GiB holds any image under Pillow's own bomb limit
+# (178 megapixels: 0.7 GB as RGB, 1.25 GB as 16-bit grey, 1.6 GB as RGBA); it binds when that limit is raised.
+DECODE_BUDGET_BYTES = 2 * 1024**3
+_STORED_BYTES = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16B": 2, "I;16L": 2, "I;16N": 2}  # else 4 (Pillow's layout)
+_ALPHA_MODES = ("RGBA", "LA", "PA", "RGBa", "La")
+# First bytes of what is refused by name (the allow-list would refuse it anyway; this says what it is).
+_REFUSED_MAGIC = [(b"%!PS", "PostScript/EPS"), (b"\xc5\xd0\xd3\xc6", "EPS"), (b"%PDF", "PDF"),
+                  (b"PK\x03\x04", "a ZIP archive"), (b"\x1f\x8b", "a gzip archive"), (b"<svg", "SVG"),
+                  (b"<?xml", "XML/SVG"), (b"<!doctype html", "HTML"), (b"<html", "HTML")]
+
+
+def decode_cost(mode: str, size: tuple[int, int], has_transparency: bool = False) -> int:
+    """Peak bytes of decoding an image stored in `mode` at `size` and converting it to RGB as load_image does:
+    the decoded image (Pillow keeps 1, 2 or 4 bytes a pixel) plus the copies the conversion makes (an RGB image
+    is 4 bytes a pixel; deep grey and transparency are reduced in strips, about 1 byte a pixel more)."""
+    pixels = int(size[0]) * int(size[1])
+    stored = _STORED_BYTES.get(mode, 4)
+    if mode == "RGB":
+        extra = 0
+    elif mode in _ALPHA_MODES or (mode == "P" and has_transparency):
+        extra = 4 + 1  # the RGB result, composited on white in strips
+    elif mode.startswith("I") or mode == "F":
+        extra = 1 + 4  # 8-bit grey (made in strips), RGB result
+    else:
+        extra = 4  # RGB result
+    return pixels * (stored + extra)
+
+
+def _damaged(name: str, exc: BaseException) -> ImageLoadError:
+    if isinstance(exc, Image.DecompressionBombError):
+        return ImageLoadError(f"{name}: {exc} (Pillow's decompression bomb guard, 2 x PIL.Image.MAX_IMAGE_PIXELS)")
+    if isinstance(exc, OSError):
+        return ImageLoadError(f"{name}: image data is damaged or truncated ({exc})")
+    return ImageLoadError(f"{name}: image data is damaged or truncated ({type(exc).__name__}: {exc})")
+
+
+def _too_many(name: str, width: int, height: int, limit: int, what: str = "image") -> ImageLoadError:
+    return ImageLoadError(
+        f"{name}: {what} is {width}x{height} = {width * height} pixels, more than the limit of {limit} "
+        "(a decompression bomb guard; pass max_pixels to allow more)"
+    )
+
+
+def _head(fp: Any, n: int) -> bytes:
+    if isinstance(fp, Path):
+        with open(fp, "rb") as f:
+            return f.read(n)
+    pos = fp.tell()
+    try:
+        return fp.read(n)
+    finally:
+        fp.seek(pos)
+
+
+def _read_all(fp: Any) -> bytes:
+    if isinstance(fp, Path):
+        return fp.read_bytes()
+    pos = fp.tell()
+    try:
+        return fp.read()
+    finally:
+        fp.seek(pos)
+
+
+def _check_ico(data: bytes, name: str, limit: int) -> None:
+    """Pillow decodes an ICO's largest image inside Image.open, and its directory says at most 256x256: read the
+    size each embedded PNG (IHDR) or BMP (info header) declares and refuse a bomb before Pillow decodes it."""
+    import struct
+
+    if len(data) < 6:
+        raise ImageLoadError(f"{name}: ICO file is truncated (no directory)")
+    count = struct.unpack_from("<H", data, 4)[0]
+    if count == 0 or len(data) < 6 + 16 * count:
+        raise ImageLoadError(f"{name}: ICO directory is empty or truncated ({count} entries)")
+    for i in range(count):
+        _, _, _, _, _, _, length, offset = struct.unpack_from("<BBBBHHII", data, 6 + 16 * i)
+        head = data[offset:offset + 26]
+        if head[:8] == b"\x89PNG\r\n\x1a\n" and len(head) >= 24:
+            width, height = struct.unpack_from(">II", head, 16)
+        elif len(head) >= 12:
+            width, height = struct.unpack_from("<ii", head, 4)
+            width, height = abs(width), abs(height) // 2  # a BMP icon's height counts its AND mask
+        else:
+            raise ImageLoadError(f"{name}: ICO image {i + 1} lies outside the file (offset {offset})")
+        if width * height > limit:
+            raise _too_many(name, width, height, limit, f"ICO image {i + 1}")
+        cost = decode_cost("RGBA", (width, height)) + 4 * width * height  # Pillow decodes the icon, then we do
+        if cost > DECODE_BUDGET_BYTES:
+            raise ImageLoadError(f"{name}: ICO image {i + 1} ({width}x{height}) would need {cost / 2**20:.0f} MiB "
+                                 f"to decode, more than the budget of {DECODE_BUDGET_BYTES / 2**20:.0f} MiB")
+
+
 def _open(source: Any, name: str, limit: int) -> Image.Image:
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
@@ -217,31 +346,62 @@ def _open(source: Any, name: str, limit: int) -> Image.Image:
         fp = io.BytesIO(source)
     elif hasattr(source, "read"):
         fp = source
+        seekable = getattr(fp, "seekable", None)
+        if not (callable(seekable) and seekable()):
+            fp = io.BytesIO(fp.read())  # the header is read twice (sniffing, then Pillow): keep the bytes
     else:
         raise ImageLoadError(f"{name}: not an image source (give a path, bytes, a PIL image or an array)")
     try:
-        # Pillow checks its own bomb limit inside open(); ours is applied by the caller with a clearer message.
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            old_limit = Image.MAX_IMAGE_PIXELS
-            Image.MAX_IMAGE_PIXELS = None
-            try:
-                image = Image.open(fp)
-            finally:
-                Image.MAX_IMAGE_PIXELS = old_limit
+        head = _head(fp, 64)
+        lowered = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+        for magic, kind in _REFUSED_MAGIC:
+            if head.startswith(magic) or lowered.startswith(magic.lower()):
+                raise ImageLoadError(f"{name}: {kind} is not an accepted image format "
+                                     f"(accepted: {', '.join(_allowed_formats())})")
+        if head[:4] == b"\x00\x00\x01\x00":  # ICO
+            _check_ico(_read_all(fp), name, limit)
+        # Pillow's own bomb check stays on: Image.open raises DecompressionBombError past 2 x MAX_IMAGE_PIXELS.
+        image = Image.open(fp, formats=_allowed_formats())
+    except (ImageLoadError, MemoryError):
+        raise
     except UnidentifiedImageError:
         if _declares_zero_size(fp):
             raise ImageLoadError(f"{name}: image has zero size (its header declares a 0-pixel side)") from None
-        raise ImageLoadError(f"{name}: not an image (format not recognised)") from None
-    except OSError as exc:
-        raise ImageLoadError(f"{name}: image data is damaged or truncated ({exc})") from None
-    width, height = image.size
-    if width * height > limit:
-        raise ImageLoadError(
-            f"{name}: image is {width}x{height} = {width * height} pixels, more than the limit of {limit} "
-            "(a decompression bomb guard; pass max_pixels to allow more)"
-        )
+        raise ImageLoadError(f"{name}: not an image (format not recognised; accepted: "
+                             f"{', '.join(_allowed_formats())})") from None
+    except Exception as exc:  # any failure of a plugin's header parsing (see the module docstring)
+        raise _damaged(name, exc) from None
+    try:
+        width, height = image.size
+        if width * height > limit:
+            raise _too_many(name, width, height, limit)
+        cost = decode_cost(image.mode, image.size, "transparency" in image.info)
+        if cost > DECODE_BUDGET_BYTES:
+            raise ImageLoadError(
+                f"{name}: a {width}x{height} {image.mode} image would need {cost / 2**20:.0f} MiB to decode, more "
+                f"than the budget of {DECODE_BUDGET_BYTES / 2**20:.0f} MiB (intentcrop.io.image.DECODE_BUDGET_BYTES)")
+    except BaseException:
+        image.close()
+        raise
     return image
+
+
+def _refuse_grey_tail(image: Image.Image, name: str) -> None:
+    """A JPEG whose scan data stops early but ends with EOI decodes without an error, the missing part filled with
+    exact mid-grey: refuse it when its last 8 rows are all exactly 128 and the image is not all that grey."""
+    if image.format not in ("JPEG", "MPO") or image.mode not in ("RGB", "L"):
+        return
+    width, height = image.size
+    if height < 16 or width < 8:
+        return
+    tail = image.crop((0, height - 8, width, height)).getextrema()
+    grey = ((128, 128),) * len(image.getbands()) if image.mode == "RGB" else (128, 128)
+    if tail != grey:
+        return
+    if image.getextrema() == grey:
+        return
+    raise ImageLoadError(f"{name}: image data is damaged or truncated (the JPEG's scan data ends early: its last "
+                         "rows are the decoder's grey fill)")
 
 
 def _declares_zero_size(fp: Any) -> bool:
@@ -294,18 +454,51 @@ def _convert(image: Image.Image, mode: str) -> Image.Image:
     if image.mode == mode:
         return image.copy() if image.readonly else image
     if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
-        arr = np.asarray(image, dtype=np.float64)
-        top = 65535.0 if image.mode.startswith("I;16") or arr.max() > 255 else 255.0
-        image = Image.fromarray(np.clip(arr / top * 255.0, 0, 255).astype(np.uint8), "L")
+        image = _to_grey8(image)
+    transparent_palette = image.mode == "P" and "transparency" in image.info
+    if (image.mode in _ALPHA_MODES or transparent_palette) and mode in ("RGB", "L"):
+        return _flatten_on_white(image, mode)
     if image.mode == "P":
-        image = image.convert("RGBA" if "transparency" in image.info else "RGB")
-    if image.mode in ("RGBA", "LA", "PA", "RGBa", "La") and mode in ("RGB", "L"):
-        rgba = image.convert("RGBA")
-        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        image = Image.alpha_composite(background, rgba)
+        image = image.convert("RGBA" if transparent_palette else "RGB")
+        if image.mode == mode:  # converted once: no second full-size copy
+            return image
     if image.mode == "CMYK" and mode == "RGB":
-        image = image.convert("RGB")
+        return image.convert("RGB")
     return image.convert(mode)
+
+
+_STRIP_PIXELS = 1 << 20  # pixels per strip when reducing deep grey to 8 bits or compositing transparency
+
+
+def _flatten_on_white(image: Image.Image, mode: str) -> Image.Image:
+    """A transparent image (alpha modes, a palette with a transparent index) composited on white, in `mode`: strips
+    of rows converted to RGBA, composited and converted one at a time (the same pixels as doing it whole, without
+    three full-size RGBA copies)."""
+    width, height = image.size
+    out = Image.new(mode, image.size)
+    rows = max(1, _STRIP_PIXELS // max(width, 1))
+    for y in range(0, height, rows):
+        strip = image.crop((0, y, width, min(y + rows, height))).convert("RGBA")
+        background = Image.new("RGBA", strip.size, (255, 255, 255, 255))
+        out.paste(Image.alpha_composite(background, strip).convert(mode), (0, y))
+    return out
+
+
+def _to_grey8(image: Image.Image) -> Image.Image:
+    """16-bit (I;16), 32-bit (I) or float (F) grey -> 8-bit L: value / top * 255, clipped, truncated, where top is
+    65535 for 16-bit images and for deeper ones whose maximum exceeds 255, else 255. Computed in strips of rows
+    (float64 only for a strip), so the peak is the source plus the 8-bit result, not three float64 copies."""
+    arr = np.asarray(image)
+    if image.mode.startswith("I;16"):
+        top = 65535.0
+    else:
+        top = 65535.0 if arr.size and float(arr.max()) > 255 else 255.0
+    out = np.empty(arr.shape, dtype=np.uint8)
+    rows = max(1, _STRIP_PIXELS // max(arr.shape[1], 1))
+    for y in range(0, arr.shape[0], rows):
+        strip = arr[y:y + rows].astype(np.float64)
+        out[y:y + rows] = np.clip(strip / top * 255.0, 0, 255).astype(np.uint8)
+    return Image.fromarray(out, "L")
 
 
 def crop_scale(box: Box, image_size: tuple[int, int], output_size: tuple[int, int] | None) -> float:
@@ -361,7 +554,9 @@ def read_metadata(source: Any) -> dict[str, bytes]:
         elif isinstance(source, (str, os.PathLike, bytes, bytearray)):
             with _open(source, _describe(source), 2**63) as image:
                 info = dict(image.info)
-    except (ImageLoadError, OSError, ValueError, SyntaxError):
+    except MemoryError:
+        raise
+    except Exception:  # ImageLoadError or a plugin's failure reading the header
         return {}
     out = {k: info[k] for k in ("icc_profile", "exif") if isinstance(info.get(k), (bytes, bytearray)) and info[k]}
     return {k: bytes(v) for k, v in out.items()}
