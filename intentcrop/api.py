@@ -86,6 +86,12 @@ def crop(
     for name, value in (("method", method), ("pipeline", pipeline), ("device", device)):
         if value is not None and not isinstance(value, str):
             raise InvalidIntentError(f"{name} must be a string, got {type(value).__name__} {value!r:.80}")
+    if model is not None:
+        names = [model] if isinstance(model, str) or hasattr(model, "__fspath__") else model
+        if not isinstance(names, (list, tuple)) or not all(isinstance(m, str) or hasattr(m, "__fspath__")
+                                                            for m in names):
+            raise InvalidIntentError(f"model must be a model name, hub id or folder, or a list of them, got "
+                                     f"{type(model).__name__} {model!r:.80}")
     if options is not None and not isinstance(options, (Mapping, Defaults)):
         raise InvalidIntentError(f"options must be a mapping of option names to values, got "
                                  f"{type(options).__name__} {options!r:.80}")

@@ -44,6 +44,8 @@ IMAGE = np.full((120, 160, 3), 90, np.uint8)
         ({"options": {"k": 5, "max_k": 4}}, "option k=5"),
         ({"options": {"max_text_length": "long"}}, "option max_text_length"),
         ({"subject": ("a", 1, 2, 3)}, "subject"),
+        ({"model": 5}, "model"),
+        ({"model": ["owlvit-b32", 5]}, "model"),
     ],
 )
 def test_bad_argument_types_are_invalid_intent_errors_naming_them(kwargs, name):

@@ -7,7 +7,7 @@ import threading
 from typing import Any
 
 from intentcrop import __version__, defaults
-from intentcrop.core.intent import parse_size
+from intentcrop.core.intent import check_text, parse_size
 from intentcrop.errors import ImageLoadError, IntentCropError, InvalidIntentError, ModelNotAvailableError
 
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024  # a photo larger than this is not a photo
@@ -86,6 +86,7 @@ def create_app(max_upload_bytes: int = MAX_UPLOAD_BYTES, max_concurrent: int = 2
             except ValueError:
                 raise InvalidIntentError(f"options {options!r:.200}: not a JSON object") from None
             resolved = defaults.DEFAULTS.merged(call_options)  # an unknown or mistyped option: a 400 now
+            check_text(text, resolved.max_text_length)  # before the upload is decoded
             wanted_k = resolved.k if k is None else k
             if not 1 <= wanted_k <= max_k:
                 raise InvalidIntentError(f"k={wanted_k}: this service returns 1..{max_k} crops per ratio")
