@@ -7,6 +7,7 @@ from typing import Any, Mapping, Sequence
 
 from intentcrop.core.intent import Intent
 from intentcrop.core.result import CropResult
+from intentcrop.defaults import Defaults
 from intentcrop.errors import CropWarning, InvalidIntentError
 from intentcrop.pipeline import PIPELINE_CONFIGS, CropOutput, create_pipeline
 
@@ -24,6 +25,9 @@ def make_intent(
 ) -> Intent:
     if ratio is None:
         ratios = None
+    elif not isinstance(ratio, (str, int, float, tuple, list)) or isinstance(ratio, bool):
+        raise InvalidIntentError(f"ratio must be a ratio ('16:9', 1.5, (16, 9)) or a list of them, got "
+                                 f"{type(ratio).__name__} {ratio!r:.80}")
     elif isinstance(ratio, (str, int, float)) or (isinstance(ratio, tuple) and len(ratio) == 2
                                                   and all(isinstance(v, (int, float)) for v in ratio)):
         ratios = [ratio]
@@ -79,6 +83,18 @@ def crop(
     device: "cpu", "cuda", "cuda:N", "mps" or "auto" for every model-backed stage (default: auto).
     Returns the crops best first (a `CropOutput` with candidates, timings and options if return_output).
     """
+    for name, value in (("method", method), ("pipeline", pipeline), ("device", device)):
+        if value is not None and not isinstance(value, str):
+            raise InvalidIntentError(f"{name} must be a string, got {type(value).__name__} {value!r:.80}")
+    if model is not None:
+        names = [model] if isinstance(model, str) or hasattr(model, "__fspath__") else model
+        if not isinstance(names, (list, tuple)) or not all(isinstance(m, str) or hasattr(m, "__fspath__")
+                                                            for m in names):
+            raise InvalidIntentError(f"model must be a model name, hub id or folder, or a list of them, got "
+                                     f"{type(model).__name__} {model!r:.80}")
+    if options is not None and not isinstance(options, (Mapping, Defaults)):
+        raise InvalidIntentError(f"options must be a mapping of option names to values, got "
+                                 f"{type(options).__name__} {options!r:.80}")
     if pipeline is not None:
         if method is not None:
             raise InvalidIntentError(f"give method= (or its old name pipeline=), not both: method={method!r}, "

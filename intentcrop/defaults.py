@@ -39,6 +39,9 @@ def _grounding_config() -> "GroundingConfig":
 class Defaults:
     # -- intent
     k: int = 3  # crops returned per ratio: a best pick plus two alternatives is what a UI can show
+    max_k: int = 50  # more crops per ratio than this are near-duplicates anyway, and each costs a selection pass
+    # a text longer than this is not a description of one region but a document: refused before any parsing
+    max_text_length: int = 1000
     min_scale: float = 0.5  # free-form: a crop keeps at least this share of each side, as FCDB/GAICD human crops do
     grounded_min_scale: float = 0.1  # with a subject, text or query image the region sets how small a crop may be
     # a model's box is a guess that often cuts its object by a few pixels: crops must hold it grown by this share of
@@ -101,7 +104,7 @@ class Defaults:
     def __post_init__(self) -> None:
         for name in ("k", "analysis_side", "grid_bins", "ratio_scales", "ratio_positions", "consensus_top",
                      "local_top", "clip_batch_size", "clip_roi_samples", "max_output_pixels", "max_image_pixels",
-                     "min_crop_side"):
+                     "min_crop_side", "max_k", "max_text_length"):
             _check(name, getattr(self, name) >= 1, "at least 1")
         for name in ("grounded_safety_margin", "text_safety_margin", "query_image_safety_margin",
                      "grid_max_offset_bins", "local_rounds", "local_first_step", "face_cut_penalty",

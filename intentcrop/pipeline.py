@@ -33,7 +33,7 @@ import numpy as np
 from intentcrop import defaults
 from intentcrop.core.candidates import Candidates
 from intentcrop.core.context import CropContext, Grounding
-from intentcrop.core.intent import Intent
+from intentcrop.core.intent import Intent, check_text
 from intentcrop.core.result import CropResult, focal_point_dict
 from intentcrop.defaults import Defaults
 from intentcrop.errors import IntentCropError, InvalidIntentError
@@ -177,6 +177,7 @@ class Pipeline:
         # A file is only opened here (size, orientation): the analysis copy is decoded straight to its size and
         # the full-resolution image only if a stage asks for ctx.image (model-backed ones) or a crop is cut.
         resolved = self.resolve_options(options)
+        check_limits(intent, resolved)  # before the image is opened or any text parsed
         return CropContext(image=open_image(image, max_pixels=resolved.max_image_pixels), intent=intent,
                            options=resolved)
 
@@ -427,6 +428,15 @@ class Pipeline:
     def __call__(self, image: Any, intent: Intent | None = None,
                  options: "Mapping[str, Any] | Defaults | None" = None) -> list[CropResult]:
         return self.run(image, intent, options).results
+
+
+def check_limits(intent: Intent, options: Defaults) -> None:
+    """The call's bounds (options.max_text_length, options.max_k) on what the intent asks; InvalidIntentError."""
+    check_text(intent.text, options.max_text_length)
+    k = options.k if intent.k is None else intent.k
+    if k > options.max_k:
+        raise InvalidIntentError(f"{'option k' if intent.k is None else 'k'}={k} crops per ratio is more than the "
+                                 f"most, {options.max_k} (option max_k)")
 
 
 def create_pipeline(name: str = "default", options: "Mapping[str, Any] | Defaults | None" = None,

@@ -13,7 +13,7 @@ from intentcrop import defaults
 from intentcrop.errors import IntentCropError
 from intentcrop.io.image import (DEFAULT_QUALITY, encode_image, load_image, open_image, output_format,
                                  read_metadata, save_image)
-from intentcrop.pipeline import PIPELINE_CONFIGS
+from intentcrop.pipeline import PIPELINE_CONFIGS, check_limits
 
 _BOX_RE = re.compile(r"^\s*-?\d+(\.\d+)?\s*(,\s*-?\d+(\.\d+)?\s*){3}$")
 
@@ -47,7 +47,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     intent.add_argument("--text", help="describe what the crop must show, e.g. 'the woman and the dogs'")
     intent.add_argument("--query-image", metavar="FILE", help="a picture of the thing the crop must show")
     intent.add_argument("--subject", metavar="MASK|x1,y1,x2,y2",
-                        help="what must stay in: a mask image (non-zero = subject) or a box in image pixels")
+                        help="what must stay in: a mask image (non-zero = subject) or a box in image pixels; a "
+                        "box partly outside the image is clipped to it (--subject -5,-5,600,600 or "
+                        "--subject=-5,-5,600,600)")
     shape = p.add_argument_group("shape")
     shape.add_argument("--ratio", action="append", metavar="W:H",
                        help="aspect ratio, e.g. 16:9, 4/5, 1.5, square, original; repeat for several (k crops each)")
@@ -230,14 +232,18 @@ def _check_vlm(args) -> None:
 
 def run(args) -> int:
     import intentcrop
+    from intentcrop.api import choose_method
 
     inputs = [Path(p) for p in args.images]
     try:
         mode, target = _plan_outputs(args, inputs)
         _check_vlm(args)
         kwargs = _crop_kwargs(args)
-        intentcrop.make_intent(**{k: v for k, v in kwargs.items()
-                                  if k not in ("model", "device", "method", "options")})  # fail fast
+        intent = intentcrop.make_intent(**{k: v for k, v in kwargs.items()
+                                           if k not in ("model", "device", "method", "options")})  # fail fast
+        method = kwargs.get("method") or choose_method(intent)
+        check_limits(intent, defaults.DEFAULTS.merged(PIPELINE_CONFIGS[method].get("options"))
+                     .merged(kwargs.get("options")))  # the text's length and k, as the pipeline will check them
     except (IntentCropError, ValueError) as exc:
         _error(None, str(exc))
         return 2

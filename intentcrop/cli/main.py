@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import re
 import sys
 
 from intentcrop import __version__
@@ -44,8 +45,31 @@ def build_parser(modules: list[str] | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+# Options whose value may start with '-' (a box partly left of or above the image: --subject -5,-5,600,600).
+# argparse reads such a value as an option of its own; `_attach_values` joins a value that starts with '-' and a
+# digit (no option does) to its flag as --subject=VALUE, which argparse reads as the value it is.
+VALUE_MAY_START_WITH_DASH = {"--subject": re.compile(r"^-[\d.]")}
+
+
+def _attach_values(argv: list[str]) -> list[str]:
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        pattern = VALUE_MAY_START_WITH_DASH.get(argv[i])
+        if pattern is not None and i + 1 < len(argv) and pattern.match(argv[i + 1]):
+            out.append(f"{argv[i]}={argv[i + 1]}")
+            i += 2
+            continue
+        if argv[i] == "--":
+            return out + argv[i:]
+        out.append(argv[i])
+        i += 1
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser(_modules_for(sys.argv[1:] if argv is None else list(argv)))
+    argv = _attach_values(sys.argv[1:] if argv is None else list(argv))
+    parser = build_parser(_modules_for(argv))
     args = parser.parse_args(argv)
     if not getattr(args, "command", None) or not hasattr(args, "run"):
         parser.print_help(sys.stderr)

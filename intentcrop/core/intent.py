@@ -16,19 +16,59 @@ from intentcrop.errors import InvalidIntentError
 _RATIO_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*[:/]\s*(\d+(?:\.\d+)?)\s*$")
 _SIZE_RE = re.compile(r"^\s*(\d+)\s*[xX×]\s*(\d+)\s*$")
 _NAMED_RATIOS = {"square": 1.0, "portrait": 4 / 5, "landscape": 16 / 9, "golden": 1.618033988749895}
+_MAX_SPEC_LENGTH = 100  # a ratio or size string longer than this is no ratio or size (and int() refuses huge ones)
+
+
+def _is_number(value: Any) -> bool:
+    """A real number as an argument: int, float or a numpy scalar, never a bool."""
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+
+
+def _type_name(value: Any) -> str:
+    return type(value).__name__
+
+
+def check_number(name: str, value: Any) -> float:
+    """`value` as a finite float, else an InvalidIntentError naming the argument."""
+    if not _is_number(value) or not np.isfinite(float(value)):
+        raise InvalidIntentError(f"{name} must be a finite number, got {_type_name(value)} {value!r}")
+    return float(value)
+
+
+def check_text(text: Any, max_length: int | None = None) -> None:
+    """A text is a string of at most `max_length` characters (options.max_text_length); else InvalidIntentError."""
+    if text is None:
+        return
+    if not isinstance(text, str):
+        raise InvalidIntentError(f"text must be a string, got {_type_name(text)} {text!r:.80}")
+    if max_length is not None and len(text) > max_length:
+        raise InvalidIntentError(f"text is {len(text)} characters long; the most is {max_length} (option "
+                                 "max_text_length): describe what to keep in a sentence or two")
+
+
+def _check_ratio_bounds(ratio: float, what: str) -> None:
+    options = defaults.DEFAULTS
+    if not (options.min_ratio <= ratio <= options.max_ratio):
+        raise InvalidIntentError(
+            f"{what} ({ratio:.4g}) is outside the supported range {options.min_ratio:g}..{options.max_ratio:g}"
+        )
 
 
 def parse_ratio(value: "str | float | int | Sequence[float]") -> float:
     """'16:9', '16/9', '1.777', 'square', 1.5 or (16, 9) -> width/height as a float > 0."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
+    if _is_number(value):
         ratio = float(value)
     elif isinstance(value, (tuple, list)) and len(value) == 2:
+        if not all(_is_number(v) for v in value):
+            raise InvalidIntentError(f"aspect ratio {value!r}: give two numbers (width, height)")
         w, h = (float(v) for v in value)
         if w <= 0 or h <= 0:
             raise InvalidIntentError(f"aspect ratio {value!r}: both sides must be positive")
         ratio = w / h
     elif isinstance(value, str):
         text = value.strip().lower()
+        if len(text) > _MAX_SPEC_LENGTH:
+            raise InvalidIntentError(f"unknown aspect ratio {value!r:.40}...: write it as W:H (16:9)")
         if text in _NAMED_RATIOS:
             return _NAMED_RATIOS[text]
         if text in ("original", "auto"):
@@ -48,31 +88,31 @@ def parse_ratio(value: "str | float | int | Sequence[float]") -> float:
                     f"{', '.join(sorted(_NAMED_RATIOS))}, original"
                 ) from None
     else:
-        raise InvalidIntentError(f"unknown aspect ratio {value!r}")
+        raise InvalidIntentError(f"unknown aspect ratio {value!r} ({_type_name(value)}): give ratio as '16:9', a "
+                                 "number or (width, height)")
     if not np.isfinite(ratio) or ratio <= 0:
         raise InvalidIntentError(f"aspect ratio {value!r} must be a positive finite number")
-    options = defaults.DEFAULTS
-    if not (options.min_ratio <= ratio <= options.max_ratio):
-        raise InvalidIntentError(
-            f"aspect ratio {value!r} ({ratio:.4g}) is outside the supported range "
-            f"{options.min_ratio:g}..{options.max_ratio:g}"
-        )
+    _check_ratio_bounds(ratio, f"aspect ratio {value!r}")
     return ratio
 
 
 def parse_size(value: "str | Sequence[int]") -> tuple[int, int]:
-    """'1080x1350' or (1080, 1350) -> (width, height) in pixels."""
+    """'1080x1350' or (1080, 1350) -> (width, height) in pixels. Its ratio has the bounds an aspect ratio has
+    (options min_ratio..max_ratio), its area at most options.max_output_pixels."""
     if isinstance(value, str):
-        match = _SIZE_RE.match(value)
+        match = _SIZE_RE.match(value) if len(value) <= _MAX_SPEC_LENGTH else None
         if not match:
-            raise InvalidIntentError(f"unknown output size {value!r}: write it as WIDTHxHEIGHT, e.g. 1080x1350")
+            raise InvalidIntentError(f"unknown output size {value!r:.60}: write it as WIDTHxHEIGHT, e.g. 1080x1350")
         w, h = int(match.group(1)), int(match.group(2))
     elif isinstance(value, (tuple, list)) and len(value) == 2:
+        if not all(_is_number(v) and np.isfinite(float(v)) and float(v) == int(v) for v in value):
+            raise InvalidIntentError(f"output size {value!r}: give two whole numbers (width, height)")
         w, h = int(value[0]), int(value[1])
     else:
-        raise InvalidIntentError(f"unknown output size {value!r}: give WIDTHxHEIGHT")
+        raise InvalidIntentError(f"unknown output size {value!r} ({_type_name(value)}): give WIDTHxHEIGHT")
     if w <= 0 or h <= 0:
         raise InvalidIntentError(f"output size {value!r} must have a positive width and height")
+    _check_ratio_bounds(w / h, f"output size {value!r} has the aspect ratio {w}:{h}, which")
     limit = defaults.DEFAULTS.max_output_pixels
     if w * h > limit:
         raise InvalidIntentError(f"output size {value!r} is larger than {limit} pixels")
@@ -114,13 +154,20 @@ class Intent:
     extras: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        check_text(self.text)
+        if isinstance(self.subject, (tuple, list)) and not (
+                len(self.subject) == 4 and all(_is_number(v) and np.isfinite(float(v)) for v in self.subject)):
+            raise InvalidIntentError(f"subject {self.subject!r:.80}: a box is four finite numbers x1, y1, x2, y2")
         if self.text is not None:
             self.text = self.text.strip() or None
         if self.size is not None:
             self.size = parse_size(self.size)
         if self.ratios is not None:
-            if isinstance(self.ratios, (str, int, float)):
+            if isinstance(self.ratios, (str, int, float, np.integer, np.floating)):
                 self.ratios = [self.ratios]
+            elif not isinstance(self.ratios, (list, tuple)):
+                raise InvalidIntentError(f"ratio must be a ratio ('16:9', 1.5, (16, 9)) or a list of them, got "
+                                         f"{_type_name(self.ratios)} {self.ratios!r:.80}")
             self.ratios = [r if isinstance(r, str) and r.strip().lower() in ("original", "auto") else parse_ratio(r)
                            for r in self.ratios] or None
         if self.size is not None:
@@ -131,8 +178,16 @@ class Intent:
                     "do not also ask for a different ratio"
                 )
             self.ratios = [size_ratio]
-        if self.k is not None and (not isinstance(self.k, (int, np.integer)) or self.k < 1):
-            raise InvalidIntentError(f"k must be a positive integer, got {self.k!r}")
+        if self.k is not None and (not isinstance(self.k, (int, np.integer)) or isinstance(self.k, bool)
+                                   or self.k < 1):
+            raise InvalidIntentError(f"k must be a positive integer, got {_type_name(self.k)} {self.k!r}")
+        if self.min_scale is not None:
+            self.min_scale = check_number("min_scale", self.min_scale)
+        self.max_scale = check_number("max_scale", self.max_scale)
+        if self.padding is not None:
+            self.padding = check_number("padding", self.padding)
+        if not isinstance(self.extras, dict):
+            raise InvalidIntentError(f"extras must be a dict, got {_type_name(self.extras)}")
         if not (0 < (self.min_scale if self.min_scale is not None else min(defaults.DEFAULTS.grounded_min_scale, self.max_scale))
                 <= self.max_scale <= 1):
             raise InvalidIntentError(
@@ -169,6 +224,8 @@ def subject_to_box(subject: Any, width: int, height: int) -> Box:
     elif isinstance(subject, (tuple, list)) and len(subject) == 4 and all(
         isinstance(v, (int, float, np.integer, np.floating)) for v in subject
     ):
+        if not all(_is_number(v) and np.isfinite(float(v)) for v in subject):
+            raise InvalidIntentError(f"subject box {list(subject)!r}: give four finite numbers x1, y1, x2, y2")
         box = Box.from_xyxy(subject)
     else:
         mask = _as_mask(subject)

@@ -53,9 +53,10 @@ def phrase_backend() -> str:
 
 
 def _strip_determiners(words: list[str]) -> list[str]:
-    while words and words[0].lower() in _DETERMINERS:
-        words = words[1:]
-    return words
+    start = 0
+    while start < len(words) and words[start].lower() in _DETERMINERS:
+        start += 1  # an index, not words[1:] per word: 'the ' * n stays linear
+    return words[start:]
 
 
 def rule_noun_phrases(text: str, tokens: list[str] | None = None) -> list[str]:
@@ -136,12 +137,58 @@ RELATION_WORDS: dict[str, str] = {
     "on top of": "above", "above": "above", "over": "above",
     "underneath": "below", "beneath": "below", "below": "below", "under": "below",
 }
-_RELATION_PATTERN = re.compile(
-    r"^(?P<subject>.+?)\s+(?:(?:that|which)\s+(?:is|are)\s+|(?:is|are)\s+)?(?P<words>"
-    + "|".join(re.escape(w) for w in sorted(RELATION_WORDS, key=len, reverse=True))
-    + r")\s+(?P<anchor>.+?)[\s.!]*$",
-    re.IGNORECASE,
-)
+# Parsing is linear in the text's length and never backtracks: the text is split into its words once and the relation
+# words are matched on that word list (each word as a whole, case-insensitively: re.IGNORECASE on one short word).
+# What it reads is what the pattern
+#   ^(subject.+?) (that is |which are |is |are )?(relation words) (anchor.+?)[ .!]*$
+# would read, on the text with its whitespace runs made single spaces.
+_COPULA_FIRST = ("that", "which")
+_COPULA = ("is", "are")
+_RELATION_SEQUENCES: tuple[tuple[str, tuple[str, ...]], ...] = tuple(
+    (w, tuple(w.split())) for w in sorted(RELATION_WORDS, key=len, reverse=True))  # longest first, as alternatives
+_VOCABULARY = tuple(dict.fromkeys(
+    [*_COPULA_FIRST, *_COPULA] + [t for _, seq in _RELATION_SEQUENCES for t in seq]))
+_VOCABULARY_RES = tuple((w, re.compile(re.escape(w), re.IGNORECASE)) for w in _VOCABULARY)
+_LONGEST_WORD = max(len(w) for w in _VOCABULARY)
+_TAIL = " .!"  # what may trail a relation's anchor or a position's phrase
+
+
+@functools.lru_cache(maxsize=4096)
+def _word(token: str) -> str | None:
+    """The vocabulary word `token` is (ignoring case as re.IGNORECASE does), or None."""
+    if len(token) > _LONGEST_WORD:  # IGNORECASE matches one character per character: longer cannot match
+        return None
+    for word, pattern in _VOCABULARY_RES:
+        if pattern.fullmatch(token):
+            return word
+    return None
+
+
+def _lazy_tail(rest: str) -> str:
+    """What `(.+?)[\\s.!]*$` captures of `rest`: all but the trailing spaces, dots and '!', at least one character."""
+    return rest.rstrip(_TAIL) or rest[:1]
+
+
+def _match_relation(text: str) -> tuple[str, str, str] | None:
+    """(subject, relation words, anchor) of a whitespace-normalized text, or None: one pass over its words."""
+    tokens = text.split(" ") if text else []
+    words = [_word(t) for t in tokens]
+    n = len(tokens)
+    for j in range(1, n):  # the subject is tokens[:j], the shortest that works (the pattern's lazy subject)
+        if words[j] is None:
+            continue
+        starts = []
+        if words[j] in _COPULA_FIRST and j + 1 < n and words[j + 1] in _COPULA:
+            starts.append(j + 2)
+        if words[j] in _COPULA:
+            starts.append(j + 1)
+        starts.append(j)
+        for s in starts:
+            for phrase, seq in _RELATION_SEQUENCES:
+                end = s + len(seq)
+                if end < n and tuple(words[s:end]) == seq:  # an anchor must follow
+                    return " ".join(tokens[:j]), phrase, _lazy_tail(" ".join(tokens[end:]))
+    return None
 
 
 @dataclass(frozen=True)
@@ -156,16 +203,16 @@ class Relation:
 def parse_relation(text: str) -> Relation | None:
     """The spatial relation a text picks its one subject by, or None when it names no such relation, either side
     is empty once determiners are stripped, or a side joins several things."""
-    match = _RELATION_PATTERN.match(" ".join(text.split()))
+    match = _match_relation(" ".join(text.split()))
     if match is None:
         return None
-    subject = " ".join(_strip_determiners(match["subject"].split()))
-    anchor = " ".join(_strip_determiners(match["anchor"].split()))
+    subject = " ".join(_strip_determiners(match[0].split()))
+    anchor = " ".join(_strip_determiners(match[2].split()))
     if anchor.lower() in _PICTURE_WORDS:
         return None  # "the dog on the left of the picture" places the dog in the picture: parse_position
     if not subject or not anchor or re.search(r"\b(and|or)\b", f"{subject} {anchor}", re.IGNORECASE):
         return None  # "the woman and the dog left of the car": several subjects, left to the plain union
-    return Relation(subject, RELATION_WORDS[match["words"].lower()], anchor)
+    return Relation(subject, RELATION_WORDS[match[1]], anchor)
 
 
 # Where in the picture a text places its one subject ("the dog on the left", "the leftmost dog", "the dog in the top
@@ -177,18 +224,38 @@ _CORNER = r"(?P<v>top|upper|bottom|lower)(?:\s+|-)?(?P<h>left|right)(?:-hand)?"
 _PICTURE_WORDS = ("image", "picture", "photo", "frame", "scene")
 _PICTURE = (r"(?:\s+(?:side|corner|edge))?(?:\s+(?:of|in)\s+(?:the\s+)?(?:" + "|".join(_PICTURE_WORDS)
             + r"))?")
-_TRAILING_POSITION = re.compile(
-    r"^(?P<subject>.+?)\s+(?:(?:that|which)\s+(?:is|are)\s+|(?:is|are)\s+)?"
+# A trailing position is a short phrase at the end of the text: matched (whole, with re.fullmatch) against the last
+# few words only, never against the whole text, so a long text costs one split. The pattern it reads as:
+#   ^(subject.+?) (that is |is |...)?(on the left|at the top|in the top left corner ...)( of the picture)?[ .!]*$
+_TRAILING_PHRASE = re.compile(
+    r"(?:(?:that|which)\s+(?:is|are)\s+|(?:is|are)\s+)?"
     r"(?:on\s+the\s+(?P<lr>left|right)|at\s+the\s+(?P<tb>top|bottom)|(?:in|at|on)\s+the\s+" + _CORNER + ")"
-    + _PICTURE + r"[\s.!]*$",
+    + _PICTURE,
     re.IGNORECASE,
 )
+_TRAILING_MAX_WORDS = 12  # the longest the phrase can be: 'that is in the upper left-hand corner of the picture'
 _PLACE_NOUNS = frozenset({"corner", "side", "edge", "part", "half", "quarter", "area", "region"})
 _SUPERLATIVE_SIDES = {"leftmost": "left", "rightmost": "right", "topmost": "top", "uppermost": "top",
                       "bottommost": "bottom", "lowermost": "bottom"}
-_SUPERLATIVE_POSITION = re.compile(
-    r"^(?:the\s+)?(?:(?P<word>" + "|".join(_SUPERLATIVE_SIDES) + r")|" + _CORNER + r")\s+(?P<subject>.+?)[\s.!]*$",
-    re.IGNORECASE)
+# 'the leftmost dog', 'the top-left star': a bounded prefix; the subject is the rest, its trailing ' .!' dropped.
+_SUPERLATIVE_PREFIX = re.compile(
+    r"(?:the\s+)?(?:(?P<word>" + "|".join(_SUPERLATIVE_SIDES) + r")|" + _CORNER + r")\s+", re.IGNORECASE)
+
+
+def _match_position(text: str) -> tuple[dict[str, str | None], str] | None:
+    """(the phrase's groups, subject) of a whitespace-normalized text placed by a trailing position phrase or a
+    leading superlative/corner, or None. Linear: a split, then bounded matches."""
+    core = text.rstrip(_TAIL)  # the phrase ends in a letter: what trails it is the pattern's [\s.!]*
+    tokens = core.split(" ") if core else []
+    n = len(tokens)
+    for j in range(max(1, n - _TRAILING_MAX_WORDS), n):  # shortest subject first; longer rests cannot match
+        match = _TRAILING_PHRASE.fullmatch(" ".join(tokens[j:]))
+        if match is not None:
+            return match.groupdict(), " ".join(tokens[:j])
+    match = _SUPERLATIVE_PREFIX.match(text)
+    if match is not None and match.end() < len(text):
+        return match.groupdict(), _lazy_tail(text[match.end():])
+    return None
 
 
 @dataclass(frozen=True)
@@ -215,17 +282,17 @@ def parse_position(text: str) -> Position | None:
     text = " ".join(text.split())
     if parse_relation(text) is not None:
         return None
-    match = _TRAILING_POSITION.match(text) or _SUPERLATIVE_POSITION.match(text)
+    match = _match_position(text)
     if match is None:
         return None
-    groups = match.groupdict()
+    groups, subject_text = match
     if groups.get("v"):
         side = f"{_VERTICAL_WORDS[groups['v'].lower()]} {groups['h'].lower()}"
     elif groups.get("word"):
         side = _SUPERLATIVE_SIDES[groups["word"].lower()]
     else:
         side = (groups["lr"] or groups["tb"]).lower()
-    subject = " ".join(_strip_determiners(match["subject"].split()))
+    subject = " ".join(_strip_determiners(subject_text.split()))
     if (not subject or subject.lower() in _PLACE_NOUNS
             or re.search(r"\b(and|or)\b", subject, re.IGNORECASE)):
         return None  # "the top left corner" names a place, not a thing there

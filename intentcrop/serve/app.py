@@ -6,13 +6,28 @@ import json
 import threading
 from typing import Any
 
-from intentcrop import __version__
+from intentcrop import __version__, defaults
+from intentcrop.core.intent import check_text, parse_size
 from intentcrop.errors import ImageLoadError, IntentCropError, InvalidIntentError, ModelNotAvailableError
 
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024  # a photo larger than this is not a photo
+MAX_K = 20  # crops per ratio one request may ask for (k, or the option k): a UI shows a handful
+# return_images: the crops sent back hold at most this many pixels together (40 MP: e.g. 20 crops of 2 MP, or one
+# 6000x6000 size); each is resized, encoded and base64-ed in memory, so a larger request (size=9999x9999 at k=20)
+# would cost minutes and gigabytes. Refused with a 400 before any work when size x k says so, else before encoding.
+MAX_RETURNED_PIXELS = 40_000_000
 
 
-def create_app(max_upload_bytes: int = MAX_UPLOAD_BYTES, max_concurrent: int = 2):
+def _returned_pixels(result: Any, image_size: tuple[int, int]) -> int:
+    """How many pixels `result.crop(image)` has: the exact output size, else the crop box within the image."""
+    if result.output_size is not None:
+        return int(result.output_size[0]) * int(result.output_size[1])
+    x1, y1, x2, y2 = result.box.clip(*image_size).as_int_tuple()
+    return max(0, x2 - x1) * max(0, y2 - y1)
+
+
+def create_app(max_upload_bytes: int = MAX_UPLOAD_BYTES, max_concurrent: int = 2, max_k: int = MAX_K,
+               max_returned_pixels: int = MAX_RETURNED_PIXELS):
     from fastapi import FastAPI, File, Form, HTTPException, UploadFile
     from fastapi.concurrency import run_in_threadpool
 
@@ -46,10 +61,11 @@ def create_app(max_upload_bytes: int = MAX_UPLOAD_BYTES, max_concurrent: int = 2
         subject: str | None = Form(None, description="box 'x1,y1,x2,y2' in image pixels that must stay in"),
         ratio: str | None = Form(None, description="aspect ratios, comma-separated: '16:9,1:1'"),
         size: str | None = Form(None, description="exact output size WxH"),
-        k: int | None = Form(None, ge=1, le=20, description="crops per ratio (default: the option k)"),
+        k: int | None = Form(None, description=f"crops per ratio, 1..{max_k} (default: the option k)"),
         method: str | None = Form(None, description="named pipeline: default, subject or vlm (default: by intent)"),
         options: str | None = Form(None, description='JSON object of tunables, e.g. {"grid_bins": 10}'),
-        return_images: bool = Form(False, description="include the cropped pictures, base64-encoded"),
+        return_images: bool = Form(False, description="include the cropped pictures, base64-encoded (at most "
+                                   f"{max_returned_pixels} pixels in all)"),
         image_format: str = Form("jpeg", pattern="^(jpeg|png|webp)$"),
     ) -> dict[str, Any]:
         data = await _read(image, "image")
@@ -57,7 +73,10 @@ def create_app(max_upload_bytes: int = MAX_UPLOAD_BYTES, max_concurrent: int = 2
         try:
             subject_box = None
             if subject:
-                parts = [float(v) for v in subject.split(",")]
+                try:
+                    parts = [float(v) for v in subject.split(",")]
+                except ValueError:
+                    parts = []
                 if len(parts) != 4:
                     raise InvalidIntentError(f"subject {subject!r}: give four numbers x1,y1,x2,y2")
                 subject_box = tuple(parts)
@@ -65,7 +84,19 @@ def create_app(max_upload_bytes: int = MAX_UPLOAD_BYTES, max_concurrent: int = 2
             try:
                 call_options = json.loads(options) if options else None
             except ValueError:
-                raise InvalidIntentError(f"options {options!r}: not a JSON object") from None
+                raise InvalidIntentError(f"options {options!r:.200}: not a JSON object") from None
+            resolved = defaults.DEFAULTS.merged(call_options)  # an unknown or mistyped option: a 400 now
+            check_text(text, resolved.max_text_length)  # before the upload is decoded
+            wanted_k = resolved.k if k is None else k
+            if not 1 <= wanted_k <= max_k:
+                raise InvalidIntentError(f"k={wanted_k}: this service returns 1..{max_k} crops per ratio")
+            if return_images and size:
+                w, h = parse_size(size)
+                if wanted_k * w * h > max_returned_pixels:
+                    raise InvalidIntentError(
+                        f"return_images with size={size} and k={wanted_k} would send back {wanted_k * w * h} "
+                        f"pixels; the most is {max_returned_pixels}: ask for a smaller size or fewer crops, or "
+                        "without return_images for the boxes alone")
 
             def work() -> dict[str, Any]:
                 with slots:
@@ -75,6 +106,12 @@ def create_app(max_upload_bytes: int = MAX_UPLOAD_BYTES, max_concurrent: int = 2
                         ratio=ratios, size=size, k=k, method=method, options=call_options, return_output=True,
                     )
                     body = output.to_dict()
+                    returned = sum(_returned_pixels(r, output.image_size) for r in output.results)
+                    if return_images and returned > max_returned_pixels:
+                        raise InvalidIntentError(
+                            f"return_images: the {len(output.results)} crops hold {returned} pixels; the most is "
+                            f"{max_returned_pixels}: ask for fewer crops or ratios, a smaller size, or leave out "
+                            "return_images for the boxes alone")
                     if return_images:
                         fmt = image_format.upper()
                         metadata = read_metadata(data)  # the upload's colour profile and EXIF (orientation 1)
