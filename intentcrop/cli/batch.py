@@ -16,6 +16,10 @@ same K and whose files all exist with the recorded hashes is skipped ("skipped: 
 outputs are written again, and an existing file with one of its names is replaced only when its content has the
 sha256 recorded for that name under the same K (a file we wrote); any other existing file is refused as always
 (use --overwrite). NAME is relative to the output folder. A line cut short by a kill is ignored.
+
+With --overwrite nothing is skipped (every input is redone, its files replaced). Without --out DIR, a batch of
+overlays into --debug DIR keeps its manifest there. --out FILE and --out - keep none (one image, written
+atomically all the same). Leftover `.NAME.partial` files of older versions are not removed.
 """
 
 from __future__ import annotations

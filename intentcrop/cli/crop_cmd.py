@@ -40,6 +40,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "NAME_1080x1350_crop1.EXT. Inputs sharing a base name get their folder's name in front\n"
         "(holiday_photo_crop1.jpg), and a counter when that is shared too (holiday_photo-2_crop1.jpg).\n"
         "EXT is --format, else the input's own. An existing file is never replaced without --overwrite.\n"
+        "Files are written atomically. A batch into a folder keeps .intentcrop-manifest.jsonl there: the\n"
+        "same command again (after a kill, say) skips finished images (\"skipped: already done\"), completes\n"
+        "half-done ones, replacing only files it wrote itself, and exits 0 when all are done.\n"
         "Crops keep the input's colour profile and EXIF (orientation reset: the pixels are written upright).\n"
         "A crop smaller than --size is enlarged to it, with a warning (with --json, also in the record's\n"
         "\"warnings\"); --no-upscale writes it at its own size instead.",
@@ -252,15 +255,19 @@ def run(args) -> int:
         return 2
     input_paths = {p.resolve() for p in inputs if p.exists()}
     manifest = None
-    if mode == "dir":  # a batch: resumable (see intentcrop.cli.batch)
+    # A batch into a folder (--out DIR, else --debug DIR alone) keeps a manifest there: resumable after a kill
+    # (see intentcrop.cli.batch).
+    batch_dir = target if mode == "dir" else Path(args.debug) if (
+        mode == "none" and args.debug is not None and _is_dir_target(args.debug)) else None
+    if batch_dir is not None:
         from intentcrop.cli.batch import Manifest
 
         try:
-            manifest = Manifest(target)
+            manifest = Manifest(batch_dir)
         except IntentCropError as exc:
             _error(None, str(exc))
             return 2
-        clean_temp_files(target)  # what a killed run left
+        clean_temp_files(batch_dir)  # what a killed run left
     failures = 0
     for path, stem in zip(inputs, output_stems(inputs)):
         try:
@@ -269,7 +276,7 @@ def run(args) -> int:
                 from intentcrop.cli.batch import input_key
 
                 key = input_key(path, stem, args)
-                if manifest.finished(key) is not None:
+                if not args.overwrite and manifest.finished(key) is not None:  # --overwrite: redo it
                     print(f"intentcrop crop: {path}: skipped: already done", file=sys.stderr, flush=True)
                     continue
             batch = _Batch(manifest, key, path)

@@ -64,6 +64,19 @@ def test_rerun_skips_done_images_and_exits_0(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.count("skipped: already done") == 3 and "error" not in err
     assert _stamps(out) == stamps  # nothing rewritten
+    assert main(["crop", *map(str, images), *ARGS, "--out", str(out), "--overwrite"]) == 0  # redone
+    assert "skipped" not in capsys.readouterr().err
+    assert all(_stamps(out)[name] != stamps[name] for name in stamps)
+
+
+def test_debug_folder_batch_is_resumable_too(tmp_path, capsys):
+    images = _images(tmp_path / "in", 2)
+    debug = tmp_path / "why"
+    assert main(["crop", *map(str, images), "-k", "1", "--debug", str(debug)]) == 0
+    assert sorted(_outputs(debug)) == ["img00_debug.png", "img01_debug.png"]
+    capsys.readouterr()
+    assert main(["crop", *map(str, images), "-k", "1", "--debug", str(debug)]) == 0
+    assert capsys.readouterr().err.count("skipped: already done") == 2
 
 
 def test_half_done_image_is_completed_without_overwrite(tmp_path, capsys):
