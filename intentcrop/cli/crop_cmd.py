@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
+import os
 import re
 import sys
 from pathlib import Path
@@ -11,8 +13,9 @@ from typing import Any
 
 from intentcrop import defaults
 from intentcrop.errors import IntentCropError
+from intentcrop.io.atomic import clean_temp_files, sha256_file, write_bytes_atomic
 from intentcrop.io.image import (DEFAULT_QUALITY, encode_image, load_image, open_image, output_format,
-                                 read_metadata, save_image)
+                                 read_metadata)
 from intentcrop.pipeline import PIPELINE_CONFIGS, check_limits
 
 _BOX_RE = re.compile(r"^\s*-?\d+(\.\d+)?\s*(,\s*-?\d+(\.\d+)?\s*){3}$")
@@ -37,6 +40,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "NAME_1080x1350_crop1.EXT. Inputs sharing a base name get their folder's name in front\n"
         "(holiday_photo_crop1.jpg), and a counter when that is shared too (holiday_photo-2_crop1.jpg).\n"
         "EXT is --format, else the input's own. An existing file is never replaced without --overwrite.\n"
+        "Files are written atomically. A batch into a folder keeps .intentcrop-manifest.jsonl there: the\n"
+        "same command again (after a kill, say) skips finished images (\"skipped: already done\"), completes\n"
+        "half-done ones, replacing only files it wrote itself, and exits 0 when all are done.\n"
         "Crops keep the input's colour profile and EXIF (orientation reset: the pixels are written upright).\n"
         "A crop smaller than --size is enlarged to it, with a warning (with --json, also in the record's\n"
         "\"warnings\"); --no-upscale writes it at its own size instead.",
@@ -248,9 +254,32 @@ def run(args) -> int:
         _error(None, str(exc))
         return 2
     input_paths = {p.resolve() for p in inputs if p.exists()}
+    manifest = None
+    # A batch into a folder (--out DIR, else --debug DIR alone) keeps a manifest there: resumable after a kill
+    # (see intentcrop.cli.batch).
+    batch_dir = target if mode == "dir" else Path(args.debug) if (
+        mode == "none" and args.debug is not None and _is_dir_target(args.debug)) else None
+    if batch_dir is not None:
+        from intentcrop.cli.batch import Manifest
+
+        try:
+            manifest = Manifest(batch_dir)
+        except IntentCropError as exc:
+            _error(None, str(exc))
+            return 2
+        clean_temp_files(batch_dir)  # what a killed run left
     failures = 0
     for path, stem in zip(inputs, output_stems(inputs)):
         try:
+            key = None
+            if manifest is not None:
+                from intentcrop.cli.batch import input_key
+
+                key = input_key(path, stem, args)
+                if not args.overwrite and manifest.finished(key) is not None:  # --overwrite: redo it
+                    print(f"intentcrop crop: {path}: skipped: already done", file=sys.stderr, flush=True)
+                    continue
+            batch = _Batch(manifest, key, path)
             # Opened lazily: the crop is chosen on a small copy (a JPEG is decoded straight to it) and the
             # full-resolution image is decoded only to cut the crops (--out) or draw the overlay (--debug).
             image = open_image(path)
@@ -258,9 +287,10 @@ def run(args) -> int:
             for warning in output.warnings:  # e.g. the text was not found: the crops are the free-form ones
                 print(f"intentcrop crop: warning: {path}: {warning}", file=sys.stderr, flush=True)
             notes: list[str] = []
-            written = _write_outputs(args, mode, target, path, stem, image, output, input_paths, notes)
+            written = _write_outputs(args, mode, target, path, stem, image, output, input_paths, notes, batch)
             if args.debug:
-                _write_debug(args, stem, image, output, input_paths)
+                _write_debug(args, stem, image, output, input_paths, batch)
+            batch.done()
             for note in notes:
                 print(f"intentcrop crop: warning: {note}", file=sys.stderr)
             if args.json:
@@ -292,10 +322,46 @@ def _out_name(stem: str, result, ext: str) -> str:
     return f"{stem}{tag}_crop{result.rank}{ext}"
 
 
-def _check_target(file: Path, args, input_paths: set[Path]) -> None:
+class _Batch:
+    """One input's writes: through the folder's manifest when there is one (--out DIR), so that a re-run after a
+    kill recognises the files this input wrote (and only those) and replaces them without --overwrite."""
+
+    def __init__(self, manifest, key: "str | None", path: Path) -> None:
+        self.manifest = manifest if key is not None else None
+        self.key = key
+        self.path = path
+        self.files: dict[Path, str] = {}
+
+    def ours(self, file: Path) -> bool:
+        return self.manifest is not None and self.manifest.ours(self.key, file)
+
+    def write(self, file: Path, data: bytes, overwrite: bool) -> None:
+        """Write `data` to `file` atomically; an existing file is replaced only with overwrite or when it is ours
+        (and left as it is when it already holds exactly `data`)."""
+        sha = hashlib.sha256(data).hexdigest()
+        replace = overwrite
+        if not overwrite and os.path.lexists(file) and self.ours(file):
+            if sha256_file(file) == sha:  # written by the killed run, complete and the same: keep it
+                self.files[file] = sha
+                return
+            replace = True
+        commit = None
+        if self.manifest is not None:
+            commit = lambda digest: self.manifest.record_file(self.key, self.path, file, digest)  # noqa: E731
+        try:
+            self.files[file] = write_bytes_atomic(file, data, overwrite=replace, before_commit=commit)
+        except FileExistsError:
+            raise IntentCropError(f"output {file} already exists (use --overwrite to replace it)") from None
+
+    def done(self) -> None:
+        if self.manifest is not None:
+            self.manifest.record_done(self.key, self.path, self.files)
+
+
+def _check_target(file: Path, args, input_paths: set[Path], batch: "_Batch | None" = None) -> None:
     if file.resolve() in input_paths and not args.overwrite:
         raise IntentCropError(f"output {file} is one of the inputs; refusing to overwrite it (use --overwrite)")
-    if file.exists() and not args.overwrite:
+    if os.path.lexists(file) and not args.overwrite and not (batch is not None and batch.ours(file)):
         raise IntentCropError(f"output {file} already exists (use --overwrite to replace it)")
 
 
@@ -311,7 +377,7 @@ def _cut(args, result, image, name: str, notes: list[str]):
 
 
 def _write_outputs(args, mode, target, path: Path, stem: str, image, output, input_paths,
-                   notes: list[str]) -> list[tuple[Path, tuple[int, int]]]:
+                   notes: list[str], batch: "_Batch | None" = None) -> list[tuple[Path, tuple[int, int]]]:
     """Write the crops --out asks for; returns (file, written size) per written crop, best first."""
     results = output.results
     if mode == "none" or not results:
@@ -341,25 +407,28 @@ def _write_outputs(args, mode, target, path: Path, stem: str, image, output, inp
                 n += 1
                 file = target / _out_name(f"{stem}-{n}", r, ext)
             files.append(file)
+    batch = batch or _Batch(None, None, path)
     for file in files:
-        _check_target(file, args, input_paths)
+        _check_target(file, args, input_paths, batch)
     written = []
     for result, file in zip(results, files):
         crop = _cut(args, result, image, str(file), notes)
-        save_image(crop, file, overwrite=args.overwrite, quality=args.quality, metadata=metadata)
+        data = encode_image(crop, output_format(file), quality=args.quality, metadata=metadata)
+        batch.write(file, data, overwrite=args.overwrite)
         written.append((file, crop.size))
     return written
 
 
-def _write_debug(args, stem: str, image, output, input_paths) -> None:
+def _write_debug(args, stem: str, image, output, input_paths, batch: "_Batch | None" = None) -> None:
     from intentcrop.debug import draw_debug
 
     target = Path(args.debug)
     if _is_dir_target(args.debug):
         target = target / f"{stem}_debug.png"
-    _check_target(target, args, input_paths)
+    batch = batch or _Batch(None, None, Path(args.debug))
+    _check_target(target, args, input_paths, batch)
     overlay = draw_debug(load_image(image), output, all_candidates=args.debug_all)
-    save_image(overlay, target, overwrite=args.overwrite, quality=args.quality)
+    batch.write(target, encode_image(overlay, output_format(target), quality=args.quality), overwrite=args.overwrite)
 
 
 def _print_summary(path: Path, output, written: list[Path]) -> None:

@@ -609,21 +609,22 @@ def save_image(image: Image.Image, path: "str | os.PathLike", overwrite: bool = 
 
     quality: JPEG / WebP quality, 1..100. metadata: what `read_metadata` gave for the source -- its ICC profile
     (kept when it describes the written pixels) and EXIF (orientation reset to 1) are written where the format
-    allows (JPEG, PNG, WebP; TIFF the profile only)."""
+    allows (JPEG, PNG, WebP; TIFF the profile only).
+
+    The write is atomic (`intentcrop.io.atomic.write_atomic`): a random, exclusively created temp file in the
+    same folder, fsynced, then linked (or, with overwrite, renamed) onto `path`; a failure midway leaves nothing."""
+    from intentcrop.io.atomic import write_atomic
+
     path = Path(path)
     fmt = output_format(path)
-    if path.exists() and not overwrite:
+    if os.path.lexists(path) and not overwrite:
         raise FileExistsError(f"{path}: already exists (pass --overwrite to replace it)")
     img = image.convert("RGB") if fmt == "JPEG" and image.mode not in ("RGB", "L") else image
     params = _save_params(img, fmt, quality, metadata)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.partial")
     try:
-        img.save(tmp, format=fmt, **params)
-        os.replace(tmp, path)  # a half-written file never takes the final name
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+        write_atomic(path, lambda f: img.save(f, format=fmt, **params), overwrite=overwrite)
+    except FileExistsError:
+        raise FileExistsError(f"{path}: already exists (pass --overwrite to replace it)") from None
     return path
 
 

@@ -30,11 +30,17 @@ def test_json_output_has_exact_ratio_boxes(photo, capsys):
 def test_out_folder_size_and_no_overwrite(photo, tmp_path, capsys):
     out = tmp_path / "crops"
     assert main(["crop", str(photo), "--size", "120x150", "-k", "2", "--out", str(out)]) == 0
-    files = sorted(out.iterdir())
+    files = sorted(f for f in out.iterdir() if not f.name.startswith("."))
     assert [f.name for f in files] == ["photo_120x150_crop1.jpg", "photo_120x150_crop2.jpg"]  # the size in the name
     assert Image.open(files[0]).size == (120, 150)
     before = files[0].stat().st_mtime_ns
-    assert main(["crop", str(photo), "--size", "120x150", "-k", "2", "--out", str(out)]) == 1
+    capsys.readouterr()
+    # The same command again: already done (the batch manifest says so), skipped, nothing rewritten.
+    assert main(["crop", str(photo), "--size", "120x150", "-k", "2", "--out", str(out)]) == 0
+    assert "skipped: already done" in capsys.readouterr().err
+    assert files[0].stat().st_mtime_ns == before
+    # Other options, same names: the existing files are not replaced without --overwrite.
+    assert main(["crop", str(photo), "--size", "120x150", "-k", "2", "--quality", "50", "--out", str(out)]) == 1
     assert "already exists" in capsys.readouterr().err
     assert files[0].stat().st_mtime_ns == before
     assert main(["crop", str(photo), "--size", "120x150", "-k", "2", "--out", str(out), "--overwrite"]) == 0

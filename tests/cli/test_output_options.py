@@ -7,6 +7,7 @@ import sys
 import pytest
 from PIL import Image, ImageCms
 
+from intentcrop.cli.batch import MANIFEST_NAME as MANIFEST  # the batch manifest --out DIR keeps
 from intentcrop.cli.crop_cmd import output_stems
 from intentcrop.cli.main import main
 
@@ -37,7 +38,7 @@ def tagged(tmp_path, sample_image_path):
 def test_output_names(photo, tmp_path, args, names):
     out = tmp_path / "crops"
     assert main(["crop", str(photo), *args, "--out", str(out)]) == 0
-    assert sorted(f.name for f in out.iterdir()) == sorted(names)
+    assert sorted(f.name for f in out.iterdir() if f.name != MANIFEST) == sorted(names)
 
 
 @pytest.mark.parametrize(
@@ -64,7 +65,7 @@ def test_same_base_name_in_two_folders(tmp_path, sample_image_path):
         inputs[-1].write_bytes(sample_image_path.read_bytes())
     out = tmp_path / "crops"
     assert main(["crop", *map(str, inputs), "-k", "1", "--out", str(out), "--debug", str(out)]) == 0
-    assert sorted(f.name for f in out.iterdir()) == [
+    assert sorted(f.name for f in out.iterdir() if f.name != MANIFEST) == [
         "holiday_photo_crop1.jpg", "holiday_photo_debug.png", "work_photo_crop1.jpg", "work_photo_debug.png"]
 
 
@@ -121,7 +122,7 @@ def test_profile_and_exif_are_kept_and_orientation_reset(tagged, tmp_path, dest,
 
         saved = Image.open(io.BytesIO(capsysbinary.readouterr().out))
     else:
-        saved = Image.open(next(out.iterdir()) if dest == "dir" else out)
+        saved = Image.open(next(f for f in out.iterdir() if f.name != MANIFEST) if dest == "dir" else out)
     assert saved.format == "JPEG" and saved.info["icc_profile"] == SRGB
     exif = saved.getexif()
     assert exif[0x0112] == 1 and exif[0x010F] == "Nikon"
