@@ -117,16 +117,16 @@ class RequestLimits:
                 if chunk:
                     chunks.append(chunk)
                 more = message.get("more_body", False)
-            body = b"".join(chunks)
-            del chunks
+            chunks.reverse()  # handed on as they came (no joined copy), each let go once the app has it
+
             replayed = False
 
             async def replay() -> dict:
-                nonlocal replayed, body
+                nonlocal replayed
                 if not replayed:
-                    replayed = True
-                    message, body = {"type": "http.request", "body": body, "more_body": False}, b""
-                    return message
+                    body = chunks.pop() if chunks else b""
+                    replayed = not chunks
+                    return {"type": "http.request", "body": body, "more_body": not replayed}
                 return await receive()  # after the body: the disconnect, when it comes
 
             await self.app(scope, replay, send)

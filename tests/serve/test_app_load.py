@@ -240,3 +240,11 @@ def test_serve_flags_reach_the_app():
     limits = [m for m in app.user_middleware if m.cls.__name__ == "RequestLimits"][0]
     assert limits.kwargs["max_admitted"] == 8
     assert limits.kwargs["body_timeout"] == 7.0
+
+
+def test_a_request_without_a_body_gets_the_validation_4xx():
+    client = TestClient(create_app())
+    r = client.post("/crop")
+    assert r.status_code == 422, r.text
+    r = client.post("/crop", content=b"x" * 10, headers={"content-length": "ten"})
+    assert r.status_code == 400, r.text
