@@ -24,6 +24,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import inspect
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any, Mapping
@@ -142,14 +143,19 @@ class CropOutput:
 
 
 _SHARED_BACKENDS: dict[tuple, Any] = {}
+_BACKENDS_LOCK = threading.RLock()  # threads that ask at once for a new backend get one instance, made once
 
 
 def _backend(registry, name: str, args: dict[str, Any]) -> Any:
-    """One instance per (stage, name, args) per process: models are loaded once and shared."""
+    """One instance per (stage, name, args) per process: models are loaded once and shared (thread-safe)."""
     key = (registry.stage, name, repr(sorted(args.items())))
-    if key not in _SHARED_BACKENDS:
-        _SHARED_BACKENDS[key] = registry.create(name, **args)
-    return _SHARED_BACKENDS[key]
+    backend = _SHARED_BACKENDS.get(key)
+    if backend is None:
+        with _BACKENDS_LOCK:
+            backend = _SHARED_BACKENDS.get(key)
+            if backend is None:
+                backend = _SHARED_BACKENDS[key] = registry.create(name, **args)
+    return backend
 
 
 def _takes_options(method: Any) -> bool:

@@ -23,6 +23,7 @@ CLIP verification (`intentcrop.ground.verify`) share one encoder per model (`sha
 from __future__ import annotations
 
 import math
+import threading
 from typing import Any, Sequence
 
 import numpy as np
@@ -31,7 +32,7 @@ from PIL import Image
 from intentcrop import defaults
 from intentcrop.errors import IntentCropError
 from intentcrop.models.registry import SCORING
-from intentcrop.models.loading import _require_torch
+from intentcrop.models.loading import _require_torch, tokenizer_lock
 
 MODES = ("auto", "exact", "pooled")
 
@@ -102,7 +103,8 @@ class ClipEncoder:
             tok = self.loaded.processor.tokenizer
             max_len = getattr(self.loaded.model.config.text_config, "max_position_embeddings", None)
             padding = "max_length" if self.architecture == "siglip" else True  # SigLIP was trained on padded text
-            batch = tok(missing, padding=padding, truncation=True, max_length=max_len, return_tensors="pt")
+            with tokenizer_lock(tok):  # a fast tokenizer sets its padding per call: not thread-safe
+                batch = tok(missing, padding=padding, truncation=True, max_length=max_len, return_tensors="pt")
             with torch.inference_mode():
                 model = self.loaded.model
                 if self.architecture == "clip":
@@ -299,14 +301,19 @@ def roi_align_tokens(grid: Any, xyxy: np.ndarray, width: int, height: int, sampl
 
 
 _ENCODERS: dict[tuple, ClipEncoder] = {}
+_ENCODERS_LOCK = threading.Lock()
 
 
 def shared_encoder(model: Any = None, device: str | None = None, dtype: Any = None) -> ClipEncoder:
-    """One ClipEncoder (and its text-embedding cache) per model per process."""
+    """One ClipEncoder (and its text-embedding cache) per model per process; threads asking at once share one."""
     key = (str(model), str(device), str(dtype))
-    if key not in _ENCODERS:
-        _ENCODERS[key] = ClipEncoder(model, device=device, dtype=dtype)
-    return _ENCODERS[key]
+    encoder = _ENCODERS.get(key)
+    if encoder is None:
+        with _ENCODERS_LOCK:
+            encoder = _ENCODERS.get(key)
+            if encoder is None:
+                encoder = _ENCODERS[key] = ClipEncoder(model, device=device, dtype=dtype)
+    return encoder
 
 
 __all__ = ["ClipEncoder", "MIN_CROP_SIDE", "MODES", "box_coverage", "encodable_window", "roi_align_tokens",

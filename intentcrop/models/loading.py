@@ -52,6 +52,18 @@ class LoadedModel:
 _CACHE: dict[tuple[str, str, str], LoadedModel] = {}
 _FAILED: dict[str, ModelNotAvailableError] = {}  # source -> why it could not be loaded, remembered per process
 _LOCK = threading.Lock()
+_TOKENIZER_LOCKS: dict[int, threading.Lock] = {}  # id(tokenizer) -> its lock; tokenizers live as long as the process
+
+
+def tokenizer_lock(tokenizer: Any) -> threading.Lock:
+    """The lock to hold while calling `tokenizer`: a Hugging Face fast tokenizer changes its padding and
+    truncation settings on every call, and two threads at once fail ("Already borrowed") or get each other's.
+    Model inference itself (torch, no grad) is safe to run from several threads."""
+    lock = _TOKENIZER_LOCKS.get(id(tokenizer))
+    if lock is None:
+        with _LOCK:
+            lock = _TOKENIZER_LOCKS.setdefault(id(tokenizer), threading.Lock())
+    return lock
 
 
 def _require_torch() -> Any:

@@ -14,7 +14,7 @@ from typing import Any, Sequence
 from intentcrop.errors import IntentCropError
 from intentcrop.ground.matches import PADDED_SQUARE, QUERY_IMAGE, Matches, box_frame
 from intentcrop.models.registry import GROUNDING
-from intentcrop.models.loading import _require_torch
+from intentcrop.models.loading import _require_torch, tokenizer_lock
 
 
 class OwlVit:
@@ -65,8 +65,10 @@ class OwlVit:
             raise ValueError("detect_text_batch needs one list of queries per image, all of one length")
         loaded = self.loaded
         max_len = loaded.model.config.text_config.max_position_embeddings
-        tokens = loaded.processor.tokenizer([q for per_image in queries for q in per_image], padding="max_length",
-                                            truncation=True, max_length=max_len, return_tensors="pt")
+        with tokenizer_lock(loaded.processor.tokenizer):  # a fast tokenizer sets its padding per call
+            tokens = loaded.processor.tokenizer([q for per_image in queries for q in per_image],
+                                                padding="max_length", truncation=True, max_length=max_len,
+                                                return_tensors="pt")
         with torch.inference_mode():
             out = loaded.model(input_ids=tokens["input_ids"].to(loaded.device),
                                attention_mask=tokens["attention_mask"].to(loaded.device),

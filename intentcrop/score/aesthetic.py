@@ -95,9 +95,10 @@ _HEADS: dict[str, AestheticHead] = {}
 
 def shared_head(path: "str | os.PathLike") -> AestheticHead:
     key = str(Path(path).resolve())
-    if key not in _HEADS:
-        _HEADS[key] = load_aesthetic_head(path)
-    return _HEADS[key]
+    head = _HEADS.get(key)
+    if head is None:  # two threads may both load it; setdefault hands both the first one kept
+        head = _HEADS.setdefault(key, load_aesthetic_head(path))
+    return head
 
 
 @SCORERS.register("clip_aesthetic")

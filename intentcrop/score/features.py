@@ -14,6 +14,8 @@ learned models standardise them themselves.
 
 from __future__ import annotations
 
+import os
+import threading
 from dataclasses import dataclass
 
 import cv2
@@ -187,7 +189,9 @@ def skin_map(rgb: np.ndarray) -> np.ndarray:
     return cv2.GaussianBlur(inside.astype(np.float32), (0, 0), 1.5)
 
 
-_FACE_CASCADE: "object | None | bool" = None
+_FACE_CASCADE_PATH: "str | None | bool" = None  # the cascade's file, looked up once (False: none installed)
+_FACE_CASCADES = threading.local()  # one classifier per thread: detectMultiScale on a shared one is not
+#                                     thread-safe (the service's worker threads got 500s and other images' faces)
 FACE_SIDE = 192  # faces are searched on a grey copy this long: the cascade's 24-px window then finds every face
 #                  at least 1/8 of the long side (the ones a crop must respect) in ~5 ms; 256 px costs 2-3x.
 FACE_MIN_NEIGHBOURS = 4  # OpenCV's default (3) fires on textures; 4 keeps real faces on FCDB and the sample.
@@ -199,19 +203,23 @@ def _face_cascade():
     The profile cascade (both facings) was tried too: it costs three times the frontal one and found a face
     in only 4 more of the first 150 FCDB train images, so it is not used. OpenCV's HOG people detector was
     skipped for the same reason: its 64x128 window sees only people taller than half of a 256-px copy."""
-    global _FACE_CASCADE
-    if _FACE_CASCADE is None:
-        _FACE_CASCADE = False
+    global _FACE_CASCADE_PATH
+    if _FACE_CASCADE_PATH is None:
+        found: "str | bool" = False
         data = getattr(getattr(cv2, "data", None), "haarcascades", None)
         if hasattr(cv2, "CascadeClassifier") and data:
-            import os
-
             path = os.path.join(data, "haarcascade_frontalface_default.xml")
             if os.path.exists(path):
-                cascade = cv2.CascadeClassifier(path)
-                if not cascade.empty():
-                    _FACE_CASCADE = cascade
-    return _FACE_CASCADE or None
+                found = path
+        _FACE_CASCADE_PATH = found
+    if not _FACE_CASCADE_PATH:
+        return None
+    cascade = getattr(_FACE_CASCADES, "cascade", None)
+    if cascade is None:
+        cascade = cv2.CascadeClassifier(_FACE_CASCADE_PATH)
+        cascade = False if cascade.empty() else cascade
+        _FACE_CASCADES.cascade = cascade
+    return cascade or None
 
 
 def detect_faces(gray01: np.ndarray, side: int = FACE_SIDE) -> np.ndarray:
@@ -407,11 +415,12 @@ def border_bands(maps: ImageMaps, x1, y1, x2, y2) -> tuple[tuple, tuple]:
 def ones_table(h: int, w: int) -> np.ndarray:
     """Summed-area table of ones (pixel counts), cached per map size."""
     key = (h, w)
-    if key not in _ONES_CACHE:
+    table = _ONES_CACHE.get(key)  # read once: another thread may clear the cache between two lookups
+    if table is None:
         if len(_ONES_CACHE) > 64:
             _ONES_CACHE.clear()
-        _ONES_CACHE[key] = summed_area(np.ones((h, w)))
-    return _ONES_CACHE[key]
+        table = _ONES_CACHE[key] = summed_area(np.ones((h, w)))
+    return table
 
 
 def _face_features(faces: np.ndarray, x1, y1, x2, y2) -> tuple[np.ndarray, np.ndarray]:

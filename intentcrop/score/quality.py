@@ -162,9 +162,10 @@ _MODEL_CACHE: dict[str, CropQualityModel] = {}
 def load_model(path: "str | Path | None" = None) -> CropQualityModel:
     """The packaged model (path None) or a user's own file, loaded once per process."""
     resolved = str(Path(path).resolve()) if path is not None else str(DEFAULT_MODEL_PATH)
-    if resolved not in _MODEL_CACHE:
-        _MODEL_CACHE[resolved] = CropQualityModel.load(resolved)
-    return _MODEL_CACHE[resolved]
+    model = _MODEL_CACHE.get(resolved)
+    if model is None:  # two threads may both load it; setdefault hands both the first one kept
+        model = _MODEL_CACHE.setdefault(resolved, CropQualityModel.load(resolved))
+    return model
 
 
 def explain_contributions(
