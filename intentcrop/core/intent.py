@@ -20,8 +20,16 @@ _MAX_SPEC_LENGTH = 100  # a ratio or size string longer than this is no ratio or
 
 
 def _is_number(value: Any) -> bool:
-    """A real number as an argument: int, float or a numpy scalar, never a bool."""
-    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+    """A real number as an argument: int, float or a numpy scalar, never a bool, nor an int too large for a float
+    (10**400: float() would raise OverflowError)."""
+    if not isinstance(value, (int, float, np.integer, np.floating)) or isinstance(value, (bool, np.bool_)):
+        return False
+    if isinstance(value, int):
+        try:
+            float(value)
+        except OverflowError:
+            return False
+    return True
 
 
 def _type_name(value: Any) -> str:
@@ -41,6 +49,11 @@ def check_text(text: Any, max_length: int | None = None) -> None:
         return
     if not isinstance(text, str):
         raise InvalidIntentError(f"text must be a string, got {_type_name(text)} {text!r:.80}")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:  # a lone surrogate ('\ud800', from JSON or a surrogateescape'd argv)
+        raise InvalidIntentError(f"text is not valid Unicode: {exc.object[exc.start:exc.end]!r} at character "
+                                 f"{exc.start} is half a surrogate pair") from None
     if max_length is not None and len(text) > max_length:
         raise InvalidIntentError(f"text is {len(text)} characters long; the most is {max_length} (option "
                                  "max_text_length): describe what to keep in a sentence or two")
