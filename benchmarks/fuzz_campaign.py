@@ -35,7 +35,7 @@ WEIGHTS = {  # share of --executions; the image targets last, so they get the ti
     "rule_noun_phrases": 0.08, "make_intent": 0.066, "grounding_queries": 0.004,
     "open_image": 0.03, "load_image": 0.05, "crop(bytes,k=1)": 0.02,
 }
-SLOW_CALL_S = 1.0  # a call longer than this is a finding too (bounded time per call)
+SLOW_CALL_S = 5.0  # a call longer than this is a finding too (bounded time per call; the slowest is printed)
 
 
 def _repr(value, limit: int = 300) -> str:

@@ -131,7 +131,7 @@ class Defaults:
         if isinstance(options, Defaults):
             return options
         if not isinstance(options, Mapping):
-            raise InvalidIntentError(f"options must be a mapping of option names to values, got {options!r}")
+            raise InvalidIntentError(f"options must be a mapping of option names to values, got {_show(options)}")
         flat: dict[str, Any] = {}
         nested: dict[str, dict[str, Any]] = {}
         for key, value in options.items():
@@ -149,7 +149,7 @@ class Defaults:
                     changes[name] = value
                     continue
                 if not isinstance(value, Mapping):
-                    raise InvalidIntentError(f"option grounding must be a mapping of grounding options, got {value!r}")
+                    raise InvalidIntentError(f"option grounding must be a mapping of grounding options, got {_show(value)}")
                 nested["grounding"] = {**{str(k): v for k, v in value.items()}, **nested.get("grounding", {})}
             else:
                 changes[name] = _coerce(name, fields[name].type, value)
@@ -222,7 +222,15 @@ def _coerce(name: str, type_name: Any, value: Any) -> Any:
         need = "a list of numbers"
     else:  # a type this check does not know: let the dataclass decide
         return value
-    raise InvalidIntentError(f"option {name} must be {need}, got {value!r}")
+    raise InvalidIntentError(f"option {name} must be {need}, got {_show(value)}")
+
+
+def _show(value: Any) -> str:
+    """repr(value) for a message; an int of more than 4300 digits (or a list holding one) has none."""
+    try:
+        return repr(value)
+    except ValueError:
+        return f"<{type(value).__name__}>"
 
 
 def _as_float(value: Any) -> float | None:

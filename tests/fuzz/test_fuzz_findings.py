@@ -97,3 +97,19 @@ def test_subject_mask_name_that_cannot_be_a_file(name):
         _parse_subject(name)
     with pytest.raises(IntentCropError):
         subject_to_box(name, 24, 16)
+
+
+GIANT = 10 ** 5000  # an int with no repr (ValueError: more than 4300 digits), so no message could show it
+
+
+@pytest.mark.parametrize("call", [lambda: parse_ratio(GIANT), lambda: parse_size((GIANT, 1)),
+                                  lambda: make_intent(padding=GIANT), lambda: make_intent(ratio=[GIANT]),
+                                  lambda: make_intent(subject=(0, 0, GIANT, 1)),
+                                  lambda: DEFAULTS.merged({"grounding.tie_score": GIANT}),
+                                  lambda: DEFAULTS.merged({"grounding": [GIANT]}),
+                                  lambda: DEFAULTS.merged([GIANT]),
+                                  lambda: make_intent(ratio={"w": GIANT}),
+                                  lambda: __import__("intentcrop").crop(b"", method=GIANT)])
+def test_an_int_without_a_repr_gets_a_message(call):
+    with pytest.raises(InvalidIntentError):
+        call()
