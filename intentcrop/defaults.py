@@ -242,10 +242,11 @@ def _as_float(value: Any) -> float | None:
 
 
 def _whole(value: Any) -> bool:
-    """Whether a number is a whole one: any int (however large), a finite integral numpy float; not inf/nan."""
-    if isinstance(value, int) or type(value).__module__ == "numpy" and "int" in type(value).__name__:
-        return True
+    """Whether a number is a whole one a float can hold (the pipeline computes with them: 10**400 is no option
+    value), a finite integral numpy float; not inf/nan."""
     number = _as_float(value)
+    if isinstance(value, int) or type(value).__module__ == "numpy" and "int" in type(value).__name__:
+        return number is not None
     return number is not None and math.isfinite(number) and number == int(number)
 
 

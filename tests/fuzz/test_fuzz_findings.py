@@ -113,3 +113,10 @@ GIANT = 10 ** 5000  # an int with no repr (ValueError: more than 4300 digits), s
 def test_an_int_without_a_repr_gets_a_message(call):
     with pytest.raises(InvalidIntentError):
         call()
+
+
+def test_integer_option_refuses_an_int_too_large_for_a_float():
+    # was accepted by merged, then OverflowError inside crop(options={"grid_bins": 10**400})
+    with pytest.raises(InvalidIntentError, match="grid_bins must be an integer"):
+        DEFAULTS.merged({"grid_bins": HUGE})
+    assert DEFAULTS.merged({"max_output_pixels": 10 ** 300}).max_output_pixels == 10 ** 300
