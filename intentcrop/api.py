@@ -5,7 +5,7 @@ from __future__ import annotations
 import warnings
 from typing import Any, Mapping, Sequence
 
-from intentcrop.core.intent import Intent
+from intentcrop.core.intent import Intent, _show
 from intentcrop.core.result import CropResult
 from intentcrop.defaults import Defaults
 from intentcrop.errors import CropWarning, InvalidIntentError
@@ -27,7 +27,7 @@ def make_intent(
         ratios = None
     elif not isinstance(ratio, (str, int, float, tuple, list)) or isinstance(ratio, bool):
         raise InvalidIntentError(f"ratio must be a ratio ('16:9', 1.5, (16, 9)) or a list of them, got "
-                                 f"{type(ratio).__name__} {ratio!r:.80}")
+                                 f"{type(ratio).__name__} {_show(ratio):.80}")
     elif isinstance(ratio, (str, int, float)) or (isinstance(ratio, tuple) and len(ratio) == 2
                                                   and all(isinstance(v, (int, float)) for v in ratio)):
         ratios = [ratio]
@@ -85,27 +85,27 @@ def crop(
     """
     for name, value in (("method", method), ("pipeline", pipeline), ("device", device)):
         if value is not None and not isinstance(value, str):
-            raise InvalidIntentError(f"{name} must be a string, got {type(value).__name__} {value!r:.80}")
+            raise InvalidIntentError(f"{name} must be a string, got {type(value).__name__} {_show(value):.80}")
     if model is not None:
         names = [model] if isinstance(model, str) or hasattr(model, "__fspath__") else model
         if not isinstance(names, (list, tuple)) or not all(isinstance(m, str) or hasattr(m, "__fspath__")
                                                             for m in names):
             raise InvalidIntentError(f"model must be a model name, hub id or folder, or a list of them, got "
-                                     f"{type(model).__name__} {model!r:.80}")
+                                     f"{type(model).__name__} {_show(model):.80}")
     if options is not None and not isinstance(options, (Mapping, Defaults)):
         raise InvalidIntentError(f"options must be a mapping of option names to values, got "
-                                 f"{type(options).__name__} {options!r:.80}")
+                                 f"{type(options).__name__} {_show(options):.80}")
     if pipeline is not None:
         if method is not None:
-            raise InvalidIntentError(f"give method= (or its old name pipeline=), not both: method={method!r}, "
-                                     f"pipeline={pipeline!r}")
+            raise InvalidIntentError(f"give method= (or its old name pipeline=), not both: method={_show(method)}, "
+                                     f"pipeline={_show(pipeline)}")
         warnings.warn("intentcrop.crop(pipeline=...) is now method=...", DeprecationWarning, stacklevel=2)
         method = pipeline
     intent = make_intent(text, query_image, subject, ratio, size, k, min_scale, max_scale, padding)
     if method is None:
         method = choose_method(intent)
     elif method not in PIPELINE_CONFIGS:
-        raise InvalidIntentError(f"unknown method {method!r}; known: {', '.join(sorted(PIPELINE_CONFIGS))}")
+        raise InvalidIntentError(f"unknown method {_show(method)}; known: {', '.join(sorted(PIPELINE_CONFIGS))}")
     if model is not None or device is not None:
         from intentcrop.models.routing import model_overrides
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import sys
 import types
 from dataclasses import dataclass, field
@@ -130,7 +131,7 @@ class Defaults:
         if isinstance(options, Defaults):
             return options
         if not isinstance(options, Mapping):
-            raise InvalidIntentError(f"options must be a mapping of option names to values, got {options!r}")
+            raise InvalidIntentError(f"options must be a mapping of option names to values, got {_show(options)}")
         flat: dict[str, Any] = {}
         nested: dict[str, dict[str, Any]] = {}
         for key, value in options.items():
@@ -148,8 +149,8 @@ class Defaults:
                     changes[name] = value
                     continue
                 if not isinstance(value, Mapping):
-                    raise InvalidIntentError(f"option grounding must be a mapping of grounding options, got {value!r}")
-                nested["grounding"] = {**value, **nested.get("grounding", {})}
+                    raise InvalidIntentError(f"option grounding must be a mapping of grounding options, got {_show(value)}")
+                nested["grounding"] = {**{str(k): v for k, v in value.items()}, **nested.get("grounding", {})}
             else:
                 changes[name] = _coerce(name, fields[name].type, value)
         for name, sub in nested.items():
@@ -199,11 +200,11 @@ def _coerce(name: str, type_name: Any, value: Any) -> Any:
     kind = str(type_name).replace("typing.", "")
     is_number = isinstance(value, _NUMBER_TYPES) and not isinstance(value, bool) or _is_numpy_number(value)
     if kind == "int":
-        if is_number and float(value) == int(value) and not isinstance(value, float):
+        if is_number and not isinstance(value, float) and _whole(value):
             return int(value)
         need = "an integer"
     elif kind == "float":
-        if is_number:
+        if is_number and _as_float(value) is not None:
             return float(value)
         need = "a number"
     elif kind == "bool":
@@ -221,7 +222,32 @@ def _coerce(name: str, type_name: Any, value: Any) -> Any:
         need = "a list of numbers"
     else:  # a type this check does not know: let the dataclass decide
         return value
-    raise InvalidIntentError(f"option {name} must be {need}, got {value!r}")
+    raise InvalidIntentError(f"option {name} must be {need}, got {_show(value)}")
+
+
+def _show(value: Any) -> str:
+    """repr(value) for a message; an int of more than 4300 digits (or a list holding one) has none."""
+    try:
+        return repr(value)
+    except ValueError:
+        return f"<{type(value).__name__}>"
+
+
+def _as_float(value: Any) -> float | None:
+    """float(value), or None for an int too large for a float (10**400: OverflowError)."""
+    try:
+        return float(value)
+    except OverflowError:
+        return None
+
+
+def _whole(value: Any) -> bool:
+    """Whether a number is a whole one a float can hold (the pipeline computes with them: 10**400 is no option
+    value), a finite integral numpy float; not inf/nan."""
+    number = _as_float(value)
+    if isinstance(value, int) or type(value).__module__ == "numpy" and "int" in type(value).__name__:
+        return number is not None
+    return number is not None and math.isfinite(number) and number == int(number)
 
 
 def _is_numpy_number(value: Any) -> bool:

@@ -109,7 +109,11 @@ def _parse_subject(value: str | None) -> Any:
         return None
     if _BOX_RE.match(value):
         return tuple(float(v) for v in value.split(","))
-    if not Path(value).exists():
+    try:
+        exists = Path(value).exists()
+    except (OSError, ValueError):  # a name too long for a file name, a NUL in it
+        exists = False
+    if not exists:
         raise IntentCropError(f"--subject {value!r}: neither a box 'x1,y1,x2,y2' nor an existing mask file")
     return load_image(value, mode="L")
 

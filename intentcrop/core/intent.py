@@ -20,8 +20,25 @@ _MAX_SPEC_LENGTH = 100  # a ratio or size string longer than this is no ratio or
 
 
 def _is_number(value: Any) -> bool:
-    """A real number as an argument: int, float or a numpy scalar, never a bool."""
-    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+    """A real number as an argument: int, float or a numpy scalar, never a bool, nor an int too large for a float
+    (10**400: float() would raise OverflowError)."""
+    if not isinstance(value, (int, float, np.integer, np.floating)) or isinstance(value, (bool, np.bool_)):
+        return False
+    if isinstance(value, int):
+        try:
+            float(value)
+        except OverflowError:
+            return False
+    return True
+
+
+def _show(value: Any) -> str:
+    """repr(value) for a message; an int of more than 4300 digits has none (ValueError), so its size instead."""
+    try:
+        return repr(value)
+    except ValueError:
+        return f"<{_type_name(value)} of about {value.bit_length() * 0.30103:.0f} digits>" if isinstance(
+            value, int) else f"<{_type_name(value)}>"
 
 
 def _type_name(value: Any) -> str:
@@ -31,7 +48,7 @@ def _type_name(value: Any) -> str:
 def check_number(name: str, value: Any) -> float:
     """`value` as a finite float, else an InvalidIntentError naming the argument."""
     if not _is_number(value) or not np.isfinite(float(value)):
-        raise InvalidIntentError(f"{name} must be a finite number, got {_type_name(value)} {value!r}")
+        raise InvalidIntentError(f"{name} must be a finite number, got {_type_name(value)} {_show(value)}")
     return float(value)
 
 
@@ -40,7 +57,12 @@ def check_text(text: Any, max_length: int | None = None) -> None:
     if text is None:
         return
     if not isinstance(text, str):
-        raise InvalidIntentError(f"text must be a string, got {_type_name(text)} {text!r:.80}")
+        raise InvalidIntentError(f"text must be a string, got {_type_name(text)} {_show(text):.80}")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:  # a lone surrogate ('\ud800', from JSON or a surrogateescape'd argv)
+        raise InvalidIntentError(f"text is not valid Unicode: {exc.object[exc.start:exc.end]!r} at character "
+                                 f"{exc.start} is half a surrogate pair") from None
     if max_length is not None and len(text) > max_length:
         raise InvalidIntentError(f"text is {len(text)} characters long; the most is {max_length} (option "
                                  "max_text_length): describe what to keep in a sentence or two")
@@ -60,15 +82,15 @@ def parse_ratio(value: "str | float | int | Sequence[float]") -> float:
         ratio = float(value)
     elif isinstance(value, (tuple, list)) and len(value) == 2:
         if not all(_is_number(v) for v in value):
-            raise InvalidIntentError(f"aspect ratio {value!r}: give two numbers (width, height)")
+            raise InvalidIntentError(f"aspect ratio {_show(value)}: give two numbers (width, height)")
         w, h = (float(v) for v in value)
         if w <= 0 or h <= 0:
-            raise InvalidIntentError(f"aspect ratio {value!r}: both sides must be positive")
+            raise InvalidIntentError(f"aspect ratio {_show(value)}: both sides must be positive")
         ratio = w / h
     elif isinstance(value, str):
         text = value.strip().lower()
         if len(text) > _MAX_SPEC_LENGTH:
-            raise InvalidIntentError(f"unknown aspect ratio {value!r:.40}...: write it as W:H (16:9)")
+            raise InvalidIntentError(f"unknown aspect ratio {_show(value):.40}...: write it as W:H (16:9)")
         if text in _NAMED_RATIOS:
             return _NAMED_RATIOS[text]
         if text in ("original", "auto"):
@@ -77,22 +99,22 @@ def parse_ratio(value: "str | float | int | Sequence[float]") -> float:
         if match:
             w, h = float(match.group(1)), float(match.group(2))
             if w <= 0 or h <= 0:
-                raise InvalidIntentError(f"aspect ratio {value!r}: both sides must be positive")
+                raise InvalidIntentError(f"aspect ratio {_show(value)}: both sides must be positive")
             ratio = w / h
         else:
             try:
                 ratio = float(text)
             except ValueError:
                 raise InvalidIntentError(
-                    f"unknown aspect ratio {value!r}: write it as W:H (16:9), W/H, a number (1.5) or one of "
+                    f"unknown aspect ratio {_show(value)}: write it as W:H (16:9), W/H, a number (1.5) or one of "
                     f"{', '.join(sorted(_NAMED_RATIOS))}, original"
                 ) from None
     else:
-        raise InvalidIntentError(f"unknown aspect ratio {value!r} ({_type_name(value)}): give ratio as '16:9', a "
+        raise InvalidIntentError(f"unknown aspect ratio {_show(value)} ({_type_name(value)}): give ratio as '16:9', a "
                                  "number or (width, height)")
     if not np.isfinite(ratio) or ratio <= 0:
-        raise InvalidIntentError(f"aspect ratio {value!r} must be a positive finite number")
-    _check_ratio_bounds(ratio, f"aspect ratio {value!r}")
+        raise InvalidIntentError(f"aspect ratio {_show(value)} must be a positive finite number")
+    _check_ratio_bounds(ratio, f"aspect ratio {_show(value)}")
     return ratio
 
 
@@ -102,20 +124,20 @@ def parse_size(value: "str | Sequence[int]") -> tuple[int, int]:
     if isinstance(value, str):
         match = _SIZE_RE.match(value) if len(value) <= _MAX_SPEC_LENGTH else None
         if not match:
-            raise InvalidIntentError(f"unknown output size {value!r:.60}: write it as WIDTHxHEIGHT, e.g. 1080x1350")
+            raise InvalidIntentError(f"unknown output size {_show(value):.60}: write it as WIDTHxHEIGHT, e.g. 1080x1350")
         w, h = int(match.group(1)), int(match.group(2))
     elif isinstance(value, (tuple, list)) and len(value) == 2:
         if not all(_is_number(v) and np.isfinite(float(v)) and float(v) == int(v) for v in value):
-            raise InvalidIntentError(f"output size {value!r}: give two whole numbers (width, height)")
+            raise InvalidIntentError(f"output size {_show(value)}: give two whole numbers (width, height)")
         w, h = int(value[0]), int(value[1])
     else:
-        raise InvalidIntentError(f"unknown output size {value!r} ({_type_name(value)}): give WIDTHxHEIGHT")
+        raise InvalidIntentError(f"unknown output size {_show(value)} ({_type_name(value)}): give WIDTHxHEIGHT")
     if w <= 0 or h <= 0:
-        raise InvalidIntentError(f"output size {value!r} must have a positive width and height")
-    _check_ratio_bounds(w / h, f"output size {value!r} has the aspect ratio {w}:{h}, which")
+        raise InvalidIntentError(f"output size {_show(value)} must have a positive width and height")
+    _check_ratio_bounds(w / h, f"output size {_show(value)} has the aspect ratio {w}:{h}, which")
     limit = defaults.DEFAULTS.max_output_pixels
     if w * h > limit:
-        raise InvalidIntentError(f"output size {value!r} is larger than {limit} pixels")
+        raise InvalidIntentError(f"output size {_show(value)} is larger than {limit} pixels")
     return w, h
 
 
@@ -157,7 +179,7 @@ class Intent:
         check_text(self.text)
         if isinstance(self.subject, (tuple, list)) and not (
                 len(self.subject) == 4 and all(_is_number(v) and np.isfinite(float(v)) for v in self.subject)):
-            raise InvalidIntentError(f"subject {self.subject!r:.80}: a box is four finite numbers x1, y1, x2, y2")
+            raise InvalidIntentError(f"subject {_show(self.subject):.80}: a box is four finite numbers x1, y1, x2, y2")
         if self.text is not None:
             self.text = self.text.strip() or None
         if self.size is not None:
@@ -167,7 +189,7 @@ class Intent:
                 self.ratios = [self.ratios]
             elif not isinstance(self.ratios, (list, tuple)):
                 raise InvalidIntentError(f"ratio must be a ratio ('16:9', 1.5, (16, 9)) or a list of them, got "
-                                         f"{_type_name(self.ratios)} {self.ratios!r:.80}")
+                                         f"{_type_name(self.ratios)} {_show(self.ratios):.80}")
             self.ratios = [r if isinstance(r, str) and r.strip().lower() in ("original", "auto") else parse_ratio(r)
                            for r in self.ratios] or None
         if self.size is not None:
@@ -180,7 +202,7 @@ class Intent:
             self.ratios = [size_ratio]
         if self.k is not None and (not isinstance(self.k, (int, np.integer)) or isinstance(self.k, bool)
                                    or self.k < 1):
-            raise InvalidIntentError(f"k must be a positive integer, got {_type_name(self.k)} {self.k!r}")
+            raise InvalidIntentError(f"k must be a positive integer, got {_type_name(self.k)} {_show(self.k)}")
         if self.min_scale is not None:
             self.min_scale = check_number("min_scale", self.min_scale)
         self.max_scale = check_number("max_scale", self.max_scale)
@@ -225,7 +247,7 @@ def subject_to_box(subject: Any, width: int, height: int) -> Box:
         isinstance(v, (int, float, np.integer, np.floating)) for v in subject
     ):
         if not all(_is_number(v) and np.isfinite(float(v)) for v in subject):
-            raise InvalidIntentError(f"subject box {list(subject)!r}: give four finite numbers x1, y1, x2, y2")
+            raise InvalidIntentError(f"subject box {_show(list(subject))}: give four finite numbers x1, y1, x2, y2")
         box = Box.from_xyxy(subject)
     else:
         mask = _as_mask(subject)

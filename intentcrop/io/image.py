@@ -333,11 +333,15 @@ def _check_ico(data: bytes, name: str, limit: int) -> None:
 def _open(source: Any, name: str, limit: int) -> Image.Image:
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
-        if not path.exists():
-            raise ImageLoadError(f"{name}: no such file")
-        if path.is_dir():
-            raise ImageLoadError(f"{name}: is a folder, not an image file")
-        if path.stat().st_size == 0:
+        try:
+            if not path.exists():
+                raise ImageLoadError(f"{name:.200}: no such file")
+            if path.is_dir():
+                raise ImageLoadError(f"{name}: is a folder, not an image file")
+            size = path.stat().st_size
+        except (OSError, ValueError) as exc:  # a name too long (ENAMETOOLONG), a NUL in it, no permission
+            raise ImageLoadError(f"{name:.200}: cannot be read as a file: {getattr(exc, 'strerror', None) or exc}") from None
+        if size == 0:
             raise ImageLoadError(f"{name}: file is empty (0 bytes)")
         fp: Any = path
     elif isinstance(source, (bytes, bytearray)):
