@@ -107,6 +107,9 @@ class Defaults:
                      "local_top", "clip_batch_size", "clip_roi_samples", "max_output_pixels", "max_image_pixels",
                      "min_crop_side", "max_k", "max_text_length"):
             _check(name, getattr(self, name) >= 1, "at least 1")
+        # counts that set how much work one call does: bounded, so options from a client cannot ask for hours
+        for name, most in OPTION_MAXIMA.items():
+            _check(name, getattr(self, name) <= most, f"at most {most}")
         for name in ("grounded_safety_margin", "text_safety_margin", "query_image_safety_margin",
                      "grid_max_offset_bins", "local_rounds", "local_first_step", "face_cut_penalty",
                      "isolation_region_pad", "isolation_lookalike_weight", "isolation_cut_weight",
@@ -172,6 +175,11 @@ class Defaults:
     def to_dict(self) -> dict[str, Any]:
         """Every option by name (grounding as a nested dict), as `merged` takes them."""
         return dataclasses.asdict(self)
+
+
+OPTION_MAXIMA = {"k": 1000, "max_k": 1000, "analysis_side": 2048, "grid_bins": 48, "grid_max_offset_bins": 12,
+                 "ratio_scales": 100, "ratio_positions": 100, "consensus_top": 1000, "local_top": 100,
+                 "local_rounds": 20, "clip_batch_size": 1024, "clip_roi_samples": 16, "max_text_length": 100_000}
 
 
 def _check(name: str, ok: bool, need: str) -> None:

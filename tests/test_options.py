@@ -312,3 +312,20 @@ def test_cli_option_values_parse_as_json_else_text():
         "grounding.refine_windows": [0.2, 0.4], "grounding.recheck": False}
     with pytest.raises(IntentCropError):
         parse_options(["=3"])
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"grid_bins": 10**6}, "grid_bins must be at most 48"),
+    ({"grid_max_offset_bins": 13}, "grid_max_offset_bins must be at most 12"),
+    ({"ratio_scales": 500}, "ratio_scales must be at most 100"),
+    ({"consensus_top": 10**5}, "consensus_top must be at most 1000"),
+    ({"analysis_side": 100000}, "analysis_side must be at most 2048"),
+    ({"grounding.per_query": 10**4}, "per_query must be between 1 and 50"),
+    ({"grounding.verify_candidates": 1000}, "verify_candidates must be between 1 and 64"),
+    ({"grounding.refine_windows": [0.1] * 20}, "at most 8 windows"),
+    ({"grounding.tie_score": float("nan")}, "tie_score must be a finite number"),
+])
+def test_options_that_set_the_work_of_a_call_are_bounded(options, message):
+    """A client's options (the service passes them through) cannot ask for unbounded work."""
+    with pytest.raises(InvalidIntentError, match=message):
+        DEFAULTS.merged(options)

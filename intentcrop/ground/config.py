@@ -8,6 +8,7 @@ the merged object at call time, so nothing is bound at import.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from typing import Any, Mapping
 
@@ -48,6 +49,16 @@ class GroundingConfig:
         if any(m < 0 for m in windows):
             raise ValueError(f"refine_windows must be margins >= 0, got {windows}")
         object.__setattr__(self, "refine_windows", windows)
+        for f in dataclasses.fields(self):  # a NaN threshold would silently keep or drop everything
+            value = getattr(self, f.name)
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ValueError(f"{f.name} must be a finite number, got {value}")
+        # counts that set how much work one call does: bounded, so options from a client cannot ask for hours
+        for name, most in {"max_phrases": 32, "per_query": 50, "verify_candidates": 64, "refine_batch": 64}.items():
+            if not 1 <= getattr(self, name) <= most:
+                raise ValueError(f"{name} must be between 1 and {most}, got {getattr(self, name)}")
+        if len(windows) > 8:
+            raise ValueError(f"refine_windows: at most 8 windows, got {len(windows)}")
         calibration = tuple(float(v) for v in self.calibration)
         if len(calibration) != 2 or not calibration[0] > 0:
             raise ValueError(f"calibration must be (a, b) with a > 0 (a monotone map), got {calibration}")
