@@ -9,10 +9,11 @@ import sys
 
 from intentcrop import __version__
 
-# Each subcommand lives in its own module exposing add_parser(subparsers) and run(args) -> int.
-SUBCOMMANDS = ["crop_cmd", "eval_cmd", "train_cmd", "bench_cmd", "serve_cmd"]
+# Each subcommand lives in its own module exposing add_parser(subparsers) and run(args) -> int; the command
+# each module adds, so that only that module is imported to run it.
 COMMAND_MODULES = {"crop": "crop_cmd", "eval": "eval_cmd", "train": "train_cmd", "bench": "bench_cmd",
-                   "serve": "serve_cmd"}  # the command each module adds: only that module is imported to run it
+                   "serve": "serve_cmd"}
+SUBCOMMANDS = list(COMMAND_MODULES.values())
 
 
 def _modules_for(argv: list[str]) -> list[str] | None:
