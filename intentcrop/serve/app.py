@@ -294,8 +294,7 @@ def create_app(max_upload_bytes: int = MAX_UPLOAD_BYTES, max_concurrent: int = M
             task.add_done_callback(lambda t: t.cancelled() or t.exception())  # its late error is nobody's
             raise HTTPException(504, f"the crop took longer than {request_timeout:g} s") from None
 
-    errors = {400: {"model": ErrorBody}, 413: {"model": ErrorBody}, 422: {"model": ErrorBody},
-              503: {"model": ErrorBody}, 504: {"model": ErrorBody}}
+    errors = {code: {"model": ErrorBody} for code in (400, 404, 408, 413, 422, 502, 503, 504)}
 
     @app.get("/health", response_model=Health)
     def health() -> dict[str, Any]:

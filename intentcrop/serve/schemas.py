@@ -104,4 +104,5 @@ class Readiness(_Model):
 
 
 class ErrorBody(BaseModel):
-    detail: str
+    detail: "str | list[dict]" = Field(description="what is wrong, in words (FastAPI's own 422: a list of "
+                                       "field errors)")
