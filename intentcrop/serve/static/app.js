@@ -70,7 +70,7 @@ function redraw(active) {
   const size = Math.max(14, Math.round(Math.max(natural.w, natural.h) / 40));
   lastCrops.forEach((c, i) => {
     const b = c.box;
-    const cls = "crop" + (i === 0 ? "" : " other") + (i === active ? " active" : "");
+    const cls = "crop" + (c.rank === 1 ? "" : " other") + (i === active ? " active" : "");
     svg.appendChild(rect(b.x1, b.y1, b.x2, b.y2, cls));
     const label = document.createElementNS(SVG, "text");
     label.setAttribute("x", b.x1 + 6); label.setAttribute("y", b.y1 + size + 4);
