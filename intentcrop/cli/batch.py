@@ -68,9 +68,9 @@ def input_key(path: Path, stem: str, args: Any) -> "str | None":
 class Manifest:
     """The manifest of one output folder (see the module docstring)."""
 
-    def __init__(self, folder: "str | os.PathLike") -> None:
+    def __init__(self, folder: "str | os.PathLike", name: str = MANIFEST_NAME) -> None:
         self.folder = Path(folder)
-        self.path = self.folder / MANIFEST_NAME
+        self.path = self.folder / name  # `intentcrop batch` keeps its results in manifest.jsonl
         self._written: dict[tuple[str, str], set[str]] = {}
         self._done: dict[str, dict[str, str]] = {}
         self._newline_first = False
@@ -123,10 +123,16 @@ class Manifest:
                       "sha256": sha})
         self._written.setdefault((key, self.name(file)), set()).add(sha)
 
-    def record_done(self, key: str, input_path: Path, files: "dict[Path, str]") -> None:
+    def record_done(self, key: str, input_path: Path, files: "dict[Path, str]",
+                    extra: "dict[str, Any] | None" = None) -> None:
+        """extra: more fields for the line (`intentcrop batch` puts the crops' geometry, scores and reasons)."""
         names = {self.name(f): sha for f, sha in files.items()}
-        self._append({"event": "done", "key": key, "input": str(input_path), "files": names})
+        self._append({**(extra or {}), "event": "done", "key": key, "input": str(input_path), "files": names})
         self._done[key] = names
+
+    def record_failed(self, key: "str | None", input_path: Path, error: str) -> None:
+        """A failed input (retried by the next run: only `done` lines are skipped)."""
+        self._append({"event": "failed", "key": key, "input": str(input_path), "error": error})
 
     def _append(self, record: dict[str, Any]) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)

@@ -49,23 +49,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("images", nargs="+", metavar="IMAGE", help="image files to crop")
-    intent = p.add_argument_group("what to keep")
-    intent.add_argument("--text", help="describe what the crop must show, e.g. 'the woman and the dogs'")
-    intent.add_argument("--query-image", metavar="FILE", help="a picture of the thing the crop must show")
-    intent.add_argument("--subject", metavar="MASK|x1,y1,x2,y2",
-                        help="what must stay in: a mask image (non-zero = subject) or a box in image pixels; a "
-                        "box partly outside the image is clipped to it (--subject -5,-5,600,600 or "
-                        "--subject=-5,-5,600,600)")
-    shape = p.add_argument_group("shape")
-    shape.add_argument("--ratio", action="append", metavar="W:H",
-                       help="aspect ratio, e.g. 16:9, 4/5, 1.5, square, original; repeat for several (k crops each)")
-    shape.add_argument("--size", metavar="WxH", help="exact output size, e.g. 1080x1350 (fixes the ratio)")
-    options = defaults.DEFAULTS
-    shape.add_argument("-k", type=int, default=None, help=f"crops per ratio (default: option k, {options.k})")
-    shape.add_argument("--min-scale", type=float, default=None,
-                       help=f"smallest crop side as a share of the image side (default {options.min_scale}, or "
-                       f"{options.grounded_min_scale} with --text/--query-image/--subject: the region sets the size)")
-    shape.add_argument("--max-scale", type=float, default=1.0, help="largest crop side share (default 1)")
+    add_intent_arguments(p)
     out = p.add_argument_group("output")
     out.add_argument("--out", metavar="DIR|FILE|-",
                      help="folder for the crops (names below), a file for the best crop of one image (exactly one "
@@ -83,6 +67,34 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     out.add_argument("--debug-all", action="store_true",
                      help="with --debug: draw the other candidates too (thin, blue = worse to yellow = better)")
     out.add_argument("--overwrite", action="store_true", help="allow replacing existing output files")
+    add_method_arguments(p)
+    p.set_defaults(run=run)
+    return p
+
+
+def add_intent_arguments(p: argparse.ArgumentParser) -> None:
+    """What to keep and the shape: the intent options, shared with `intentcrop batch`."""
+    intent = p.add_argument_group("what to keep")
+    intent.add_argument("--text", help="describe what the crop must show, e.g. 'the woman and the dogs'")
+    intent.add_argument("--query-image", metavar="FILE", help="a picture of the thing the crop must show")
+    intent.add_argument("--subject", metavar="MASK|x1,y1,x2,y2",
+                        help="what must stay in: a mask image (non-zero = subject) or a box in image pixels; a "
+                        "box partly outside the image is clipped to it (--subject -5,-5,600,600 or "
+                        "--subject=-5,-5,600,600)")
+    shape = p.add_argument_group("shape")
+    shape.add_argument("--ratio", action="append", metavar="W:H",
+                       help="aspect ratio, e.g. 16:9, 4/5, 1.5, square, original; repeat for several (k crops each)")
+    shape.add_argument("--size", metavar="WxH", help="exact output size, e.g. 1080x1350 (fixes the ratio)")
+    options = defaults.DEFAULTS
+    shape.add_argument("-k", type=int, default=None, help=f"crops per ratio (default: option k, {options.k})")
+    shape.add_argument("--min-scale", type=float, default=None,
+                       help=f"smallest crop side as a share of the image side (default {options.min_scale}, or "
+                       f"{options.grounded_min_scale} with --text/--query-image/--subject: the region sets the size)")
+    shape.add_argument("--max-scale", type=float, default=1.0, help="largest crop side share (default 1)")
+
+
+def add_method_arguments(p: argparse.ArgumentParser) -> None:
+    """The method, options and models, shared with `intentcrop batch`."""
     how = p.add_argument_group("method and options")
     how.add_argument("--method", choices=sorted(PIPELINE_CONFIGS), metavar="NAME",
                      help=f"the named pipeline to crop with: {', '.join(sorted(PIPELINE_CONFIGS))} (default: vlm "
@@ -95,8 +107,6 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         help="a model to use instead of the default: a crop-quality model file (.npz), or a "
                         "vision-language model folder or hub id; repeat for several")
     models.add_argument("--device", help="cpu, cuda, cuda:1 or mps for vision-language models (default: best available)")
-    p.set_defaults(run=run)
-    return p
 
 
 def _error(path: Any, message: str) -> None:
