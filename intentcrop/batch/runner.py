@@ -89,7 +89,7 @@ class Summary:
 class _Writer:
     """The driver's side: the output folder, its manifest, the progress bar and the summary."""
 
-    def __init__(self, out: Path, options: dict[str, Any], progress: bool) -> None:
+    def __init__(self, out: Path, options: dict[str, Any], progress: bool, overwrite: bool = False) -> None:
         from intentcrop.cli.batch import Manifest
         from intentcrop.io.atomic import clean_temp_files
 
@@ -101,6 +101,7 @@ class _Writer:
         self.key_args = SimpleNamespace(**options)
         self.summary = Summary()
         self.progress_enabled = progress
+        self.overwrite = overwrite
         self.bar = None
 
     def plan(self, inputs: list[Path]) -> list[tuple[int, Path, str, "str | None"]]:
@@ -111,7 +112,7 @@ class _Writer:
         todo = []
         for index, (path, stem) in enumerate(zip(inputs, output_stems(inputs))):
             key = input_key(path, stem, self.key_args)
-            if self.manifest.finished(key) is not None:
+            if not self.overwrite and self.manifest.finished(key) is not None:
                 self.summary.skipped += 1
             else:
                 todo.append((index, path, stem, key))
@@ -133,7 +134,7 @@ class _Writer:
                 raise IntentCropError("no such file")
             batch = _Batch(self.manifest, key, path)
             for name, data in result["outputs"]:
-                batch.write(self.out / name, data, overwrite=False)
+                batch.write(self.out / name, data, overwrite=self.overwrite)
             self.manifest.record_done(key, path, batch.files, extra=result["record"])
             self.summary.done += 1
         except (IntentCropError, OSError) as exc:
@@ -187,13 +188,14 @@ def _run_local(todo, options: dict[str, Any], workers: int, writer: _Writer) -> 
 def run_batch(source: "str | Path | Iterable[str | Path]", out: "str | Path", options: "dict[str, Any] | None" = None,
               *, workers: int = 1, ray: bool = False, ray_address: str | None = None, ray_concurrency: int | None = None,
               ray_num_gpus: float = 0.0, ray_batch_size: int = 4, root: "str | Path | None" = None,
-              progress: bool = False, limit: int | None = None) -> Summary:
+              progress: bool = False, limit: int | None = None, overwrite: bool = False) -> Summary:
     """Crop every image of `source` (a folder, a manifest file, or a list of paths) into the folder `out`.
 
     options: the crop options (`work.JOB_DEFAULTS`: text, ratio, size, k, method, model, format, ...);
     workers: processes on this machine (1: this process); ray: run on Ray instead (see `ray_data.crop_dataset`)
     at ray_address (None: a local instance, or the cluster `RAY_ADDRESS` names), with ray_concurrency actors
-    (default: workers) each with ray_num_gpus GPUs; limit: the first N inputs only. Returns the summary; the
+    (default: workers) each with ray_num_gpus GPUs; limit: the first N inputs only; overwrite: redo every input and
+    replace existing files (else a file this batch did not write is never replaced: that input fails). Returns the summary; the
     results are in `out`/manifest.jsonl."""
     options = job_options(options or {})
     CropJob(options)  # the options are checked here, before a worker starts (a bad ratio, a missing model extra)
@@ -203,7 +205,7 @@ def run_batch(source: "str | Path | Iterable[str | Path]", out: "str | Path", op
         inputs = [Path(p) for p in source]
     if limit is not None:
         inputs = inputs[:limit]
-    writer = _Writer(Path(out), options, progress)
+    writer = _Writer(Path(out), options, progress, overwrite)
     started = time.monotonic()
     todo = writer.plan(inputs)
     writer.start(len(todo))

@@ -46,6 +46,20 @@ class CropJob:
         self.args = SimpleNamespace(**self.options)
         _check_vlm(self.args)
         self.kwargs = _crop_kwargs(self.args)
+        self._check()
+
+    def _check(self) -> None:
+        """The intent and limits as `intentcrop crop` checks them, before any image (a bad ratio fails here)."""
+        import intentcrop
+        from intentcrop import defaults
+        from intentcrop.api import choose_method
+        from intentcrop.pipeline import PIPELINE_CONFIGS, check_limits
+
+        intent = intentcrop.make_intent(**{k: v for k, v in self.kwargs.items()
+                                           if k not in ("model", "device", "method", "options")})
+        method = self.kwargs.get("method") or choose_method(intent)
+        check_limits(intent, defaults.DEFAULTS.merged(PIPELINE_CONFIGS[method].get("options"))
+                     .merged(self.kwargs.get("options")))
 
     def __call__(self, path: "str | Path", stem: str) -> dict[str, Any]:
         """{"outputs": [(file name, bytes)], "record": crops/warnings/image, "notes": [...]} or {"error": ...}."""

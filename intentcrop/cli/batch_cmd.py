@@ -47,6 +47,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     out.add_argument("--quality", type=int, default=DEFAULT_QUALITY, metavar="N",
                      help=f"JPEG / WebP quality, 1..100 (default {DEFAULT_QUALITY})")
     out.add_argument("--no-upscale", action="store_true", help="never enlarge a crop smaller than --size")
+    out.add_argument("--overwrite", action="store_true",
+                     help="redo every image and replace existing files (else only files this batch wrote are replaced)")
     add_method_arguments(p)
     p.set_defaults(run=run)
     return p
@@ -64,7 +66,8 @@ def run(args) -> int:
         summary = run_batch(args.source, args.out, job_options(args), workers=args.jobs, ray=args.ray is not None,
                             ray_address=args.ray or None, ray_concurrency=args.ray_concurrency,
                             ray_num_gpus=args.ray_gpus, ray_batch_size=args.ray_batch_size, root=args.root,
-                            progress=not args.no_progress, limit=args.limit)
+                            progress=not args.no_progress, limit=args.limit,
+                            overwrite=args.overwrite)
     except (IntentCropError, ValueError) as exc:
         print(f"intentcrop batch: error: {exc}", file=sys.stderr)
         return 2
