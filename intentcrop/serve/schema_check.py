@@ -1,4 +1,4 @@
-"""What the schemathesis runs (the test's short one, benchmarks/bench_service_schema.py's long one) check."""
+"""What the schemathesis runs of tests/serve/test_schema_fuzz.py check (short by default, longer with INTENTCROP_SCHEMA_EXAMPLES)."""
 
 from __future__ import annotations
 
