@@ -3,7 +3,7 @@
   python benchmarks/bench_batch.py throughput --fcdb /work/shared/datasets/fcdb --images 60
       `intentcrop batch` over the first N images (sorted names) with -j 1, -j 2, --ray with 1 and 2 actors, each
       into a fresh folder; prints wall seconds (start-up included) and images/s, and the steady rate (images/s
-      from the first to the last finished image, start-up excluded, from the manifest's write times).
+      over the second half of the images, from their files' write times).
 
   python benchmarks/bench_batch.py kill-resume --fcdb /work/shared/datasets/fcdb --images 300 --mode j2|ray
       starts the batch, SIGKILLs its whole process group once --kill-after images are done, runs the same command
@@ -65,11 +65,14 @@ def _subset(fcdb: Path, n: int, folder: Path) -> Path:
 
 
 def _steady_rate(out: Path) -> float | None:
+    """Images/s over the second half of the run (start-up and the first results' bursts left out), from the
+    write times of each image's first file."""
     times = sorted(os.stat(out / name).st_mtime for line in _manifest_lines(out) if line.get("event") == "done"
                    for name in list(line["files"])[:1])
-    if len(times) < 3 or times[-1] <= times[0]:
+    half = times[len(times) // 2:]
+    if len(half) < 3 or half[-1] <= half[0]:
         return None
-    return (len(times) - 1) / (times[-1] - times[0])
+    return (len(half) - 1) / (half[-1] - half[0])
 
 
 def throughput(args) -> None:

@@ -68,8 +68,11 @@ def run_on_ray(todo, options: dict[str, Any], writer: Any, *, address: str | Non
                num_gpus: float = 0.0, batch_size: int = 4) -> None:
     """The driver of `run_batch(ray=True)`: connect (or start a local instance), crop `todo` on actors, and
     hand each result to the writer as it streams back."""
+    import os
+
     ray = _ray()
     started_here = False
+    address = address or os.environ.get("RAY_ADDRESS") or None
     if not ray.is_initialized():
         if address:
             ray.init(address=address, log_to_driver=False)
@@ -81,8 +84,9 @@ def run_on_ray(todo, options: dict[str, Any], writer: Any, *, address: str | Non
         context = ray.data.DataContext.get_current()
         context.enable_progress_bars = False  # the batch's own bar says images/s and ETA
         by_path = {str(path): (path, key) for _, path, _, key in todo}
+        # A block a batch: results stream back batch by batch (larger blocks come back, and are written, in bursts).
         dataset = ray.data.from_items([{"path": str(path), "stem": stem} for _, path, stem, _ in todo],
-                                      override_num_blocks=max(1, min(len(todo), 4 * concurrency)))
+                                      override_num_blocks=max(1, -(-len(todo) // batch_size)))
         for row in crop_dataset(dataset, options, concurrency=concurrency, num_gpus=num_gpus,
                                 batch_size=batch_size).iter_rows():
             path, key = by_path[row["path"]]

@@ -186,7 +186,8 @@ def _run_local(todo, options: dict[str, Any], workers: int, writer: _Writer) -> 
 
 
 def run_batch(source: "str | Path | Iterable[str | Path]", out: "str | Path", options: "dict[str, Any] | None" = None,
-              *, workers: int = 1, ray: bool = False, ray_address: str | None = None, ray_concurrency: int | None = None,
+              *, workers: int = 1, ray: bool = False, ray_address: str | None = None,
+              ray_concurrency: int | None = None,
               ray_num_gpus: float = 0.0, ray_batch_size: int = 4, root: "str | Path | None" = None,
               progress: bool = False, limit: int | None = None, overwrite: bool = False) -> Summary:
     """Crop every image of `source` (a folder, a manifest file, or a list of paths) into the folder `out`.
@@ -195,8 +196,8 @@ def run_batch(source: "str | Path | Iterable[str | Path]", out: "str | Path", op
     workers: processes on this machine (1: this process); ray: run on Ray instead (see `ray_data.crop_dataset`)
     at ray_address (None: a local instance, or the cluster `RAY_ADDRESS` names), with ray_concurrency actors
     (default: workers) each with ray_num_gpus GPUs; limit: the first N inputs only; overwrite: redo every input and
-    replace existing files (else a file this batch did not write is never replaced: that input fails). Returns the summary; the
-    results are in `out`/manifest.jsonl."""
+    replace existing files (else a file this batch did not write is never replaced: that input fails). Returns
+    the summary; the results are in `out`/manifest.jsonl."""
     options = job_options(options or {})
     CropJob(options)  # the options are checked here, before a worker starts (a bad ratio, a missing model extra)
     if isinstance(source, (str, Path)):

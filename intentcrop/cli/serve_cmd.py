@@ -57,7 +57,8 @@ def add_parser(subparsers):
     sources.add_argument("--allow-network", action="append", metavar="CIDR", default=[],
                          help="let URLs reach this non-public network (e.g. 10.0.0.0/8); loopback, link-local and "
                          "private addresses are refused otherwise")
-    sources.add_argument("--url-max-mb", type=_positive(float), default=20, help="largest fetched image (default 20 MB)")
+    sources.add_argument("--url-max-mb", type=_positive(float), default=20,
+                         help="largest fetched image (default 20 MB)")
     sources.add_argument("--url-timeout", type=_positive(float), default=15,
                          help="seconds for a whole fetch, redirects included (default 15)")
     p.set_defaults(run=run)
@@ -99,7 +100,8 @@ def run(args) -> int:
         print(f"intentcrop serve: error: --max-queue {args.max_queue}: give 0 or more", file=sys.stderr)
         return 2
     try:
-        app = build_app(args, warm_up=args.workers == 1)  # checks the arguments (method, image root, networks) in this process, at once
+        # The arguments (method, image root, networks) are checked here, at once, whatever --workers.
+        app = build_app(args, warm_up=args.workers == 1)
     except ValueError as exc:
         print(f"intentcrop serve: error: {exc}", file=sys.stderr)
         return 2

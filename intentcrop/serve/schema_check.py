@@ -1,4 +1,5 @@
-"""What the schemathesis runs of tests/serve/test_schema_fuzz.py check (short by default, longer with INTENTCROP_SCHEMA_EXAMPLES)."""
+"""What the schemathesis runs of tests/serve/test_schema_fuzz.py check (short by default, longer with
+INTENTCROP_SCHEMA_EXAMPLES)."""
 
 from __future__ import annotations
 

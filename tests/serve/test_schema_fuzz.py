@@ -1,6 +1,7 @@
 """The service against its own OpenAPI schema, with schemathesis: generated requests to every operation; each
 answer must be no 5xx but the service's documented 503/504, and must match the schema (status, content type,
-body). A short run here (a few seconds); INTENTCROP_SCHEMA_EXAMPLES=300 runs a longer one (examples per operation)."""
+body). A short run here (a few seconds); INTENTCROP_SCHEMA_EXAMPLES=300 runs a longer one (examples per
+operation)."""
 
 import os
 
