@@ -414,7 +414,7 @@ def create_app(max_upload_bytes: int = MAX_UPLOAD_BYTES, max_concurrent: int = M
     async def _post_crop(request: Request, image, url, text, query_image, subject, ratio, size, k, method_name,
                          options, return_images, image_format, debug, fmt: str | None) -> Any:
         if image is None and not url:
-            raise HTTPException(400, "give the picture to crop: an 'image' upload (or a 'url', where allowed)")
+            raise HTTPException(422, "give the picture to crop: an 'image' upload (or a 'url', where allowed)")
         if image is not None and url:
             raise HTTPException(400, "give an 'image' upload or a 'url', not both")
         if method_name is not None and method_name not in PIPELINE_CONFIGS:
