@@ -25,7 +25,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Iterable
 
 from intentcrop.batch.work import CropJob, init_worker, job_options, run_in_worker
 from intentcrop.errors import IntentCropError
