@@ -170,7 +170,8 @@ function showResults(body) {
   dbg.hidden = !($("debug").checked && body.debug_image);
   redraw();
   const warn = (body.warnings || []).join("; ");
-  setStatus(`${body.crops.length} crops (${body.method || "method by intent"})${warn ? ". Warning: " + warn : ""}`);
+  const n = body.crops.length;
+  setStatus(`${n} crop${n === 1 ? "" : "s"} (${body.method || "method by intent"})${warn ? ". Warning: " + warn : ""}`);
 }
 
 $("crop-form").addEventListener("submit", async (e) => {
