@@ -7,6 +7,7 @@ reads from anywhere but ctx.options -- or binds at import -- fails here."""
 from __future__ import annotations
 
 import ast
+import re
 import dataclasses
 import json
 from pathlib import Path
@@ -208,6 +209,11 @@ def test_old_module_constants_say_what_replaced_them():
         defaults.CLIP_TEXT_TEMPLATE  # noqa: B018
 
 
+def _names_defaults(source: str) -> bool:
+    """`defaults.X` or the name DEFAULTS itself (not a longer name such as JOB_DEFAULTS)."""
+    return re.search(r"\bdefaults\.|\bDEFAULTS\b", source) is not None
+
+
 def test_no_default_argument_or_module_constant_binds_a_default_at_import():
     """`def f(x=defaults.K)` or `X = defaults.DEFAULTS.k` at module level would keep the import-time value."""
     root = Path(intentcrop.__file__).parent
@@ -224,11 +230,11 @@ def test_no_default_argument_or_module_constant_binds_a_default_at_import():
             elif isinstance(node, ast.ClassDef):  # dataclass field defaults
                 values = [s.value for s in node.body if isinstance(s, ast.AnnAssign) and s.value is not None]
             for value in values:
-                if "defaults." in ast.unparse(value) or "DEFAULTS" in ast.unparse(value):
+                if _names_defaults(ast.unparse(value)):
                     bound.append(f"{rel}:{value.lineno}: {ast.unparse(value)}")
         for stmt in tree.body:  # module level
-            if isinstance(stmt, (ast.Assign, ast.AnnAssign)) and stmt.value is not None and (
-                    "defaults." in ast.unparse(stmt.value) or "DEFAULTS" in ast.unparse(stmt.value)):
+            if isinstance(stmt, (ast.Assign, ast.AnnAssign)) and stmt.value is not None and _names_defaults(
+                    ast.unparse(stmt.value)):
                 bound.append(f"{rel}:{stmt.lineno}: {ast.unparse(stmt)}")
     assert not bound, "bound at import: " + "; ".join(bound)
 
