@@ -3,7 +3,8 @@
 `draw_debug(image, output)` draws, on a darkened copy of the picture:
 
 * the chosen crops (thick, one colour each), each labelled with its ratio, rank and score (`winner_label`);
-* the faces the offline features found (`detected_faces`) and, when a person detector supplies them, people;
+* the faces found (`detected_faces`), the heads grown from them that hold the crops (`detected_heads`) and,
+  when a person detector supplies them, people;
 * the grounding's boxes: the kept matches (cyan, with the matched phrase) and the look-alikes it left out
   (magenta);
 * with `all_candidates=True`, the best `max_candidates` candidates too (thin, dark blue = worst to yellow = best);
@@ -27,6 +28,7 @@ WINNER_COLOURS = [(255, 64, 64), (255, 170, 0), (64, 160, 255), (200, 110, 255),
 GROUNDING_COLOUR = (0, 255, 255)
 LOOKALIKE_COLOUR = (255, 0, 200)  # matches the grounder found and left out (Grounding.rejected)
 FACE_COLOUR = (120, 255, 60)
+HEAD_COLOUR = (40, 160, 40)  # the head grown from a face, which a crop holds whole or leaves out
 PERSON_COLOUR = (255, 230, 140)
 LABEL_BACKGROUND = (0, 0, 0)
 PANEL_BACKGROUND = (20, 20, 20)
@@ -88,18 +90,26 @@ def wrap_text(text: str, font, max_width: float, indent: str = "") -> list[str]:
 
 
 def detected_faces(image: Image.Image, options: Any = None) -> list[Box]:
-    """The faces the offline features find (`intentcrop.score.features.detect_faces` on the same analysis
-    copy the scorers use, `options.analysis_side` long), in `image`'s pixels."""
+    """The faces the crops are held to (`intentcrop.propose.heads.find_faces`: CenterFace when its package is
+    installed, else the Haar cascade on the analysis copy, by option face_detector), in `image`'s pixels."""
+    return [Box(*f) for f in _found(image, options).faces]
+
+
+def detected_heads(image: Image.Image, options: Any = None) -> list[Box]:
+    """The heads that bind the crops (`intentcrop.propose.heads.image_heads`), in `image`'s pixels."""
     from intentcrop.core.context import CropContext
     from intentcrop.core.intent import Intent
-    from intentcrop.score.features import detect_faces
+    from intentcrop.propose.heads import image_heads
 
-    import cv2
+    return [Box(*h) for h in image_heads(CropContext(image=image, intent=Intent(), options=options))]
 
-    ctx = CropContext(image=image, intent=Intent(), options=options)
-    rgb, scale = ctx.small()
-    faces = detect_faces(cv2.cvtColor(rgb.astype(np.float32), cv2.COLOR_RGB2GRAY))
-    return [Box(*(np.asarray(f, dtype=np.float64) / scale)) for f in faces]
+
+def _found(image: Image.Image, options: Any = None):
+    from intentcrop.core.context import CropContext
+    from intentcrop.core.intent import Intent
+    from intentcrop.propose.heads import find_faces
+
+    return find_faces(CropContext(image=image, intent=Intent(), options=options))
 
 
 def _as_boxes(boxes: Iterable[Any] | None) -> list[Box]:
@@ -164,7 +174,8 @@ def draw_debug(image: Image.Image, output: CropOutput, max_candidates: int = 150
     and explanation unless `panel` is False.
 
     `faces`: boxes (Box or xyxy) in the original image's pixels (those of `output.image_size`, like every box of
-    `output`); None: found with `detected_faces` (as the scorers find them); [] draws none. `people`: person
+    `output`); None: found with `detected_faces` (as the proposer and scorers find them), with the heads that
+    bind the crops (`detected_heads`); [] draws none (and no heads). `people`: person
     boxes likewise; None: `output.people` when the output carries them (no person detector exists yet: this
     is the hook for one)."""
     base = image.convert("RGB")
@@ -191,12 +202,16 @@ def draw_debug(image: Image.Image, output: CropOutput, max_candidates: int = 150
             t = (cands.scores[idx] - lo) / (hi - lo) if hi > lo else 1.0
             draw.rectangle(tuple(cands.xyxy[idx] * to_canvas), outline=_heat(t), width=1)
 
-    if faces is None:  # found on `image`: its pixels -> the original's
-        back = output.image_size[0] / image.size[0] if image.size[0] else 1.0
+    back = output.image_size[0] / image.size[0] if image.size[0] else 1.0  # found on `image` -> the original's
+    head_boxes: list[Box] = []
+    if faces is None:
         faces = [Box(*(np.asarray(f.to_xyxy()) * back)) for f in detected_faces(image, output.options)]
+        if output.options is None or output.options.head_constraint:
+            head_boxes = [Box(*(np.asarray(h.to_xyxy()) * back)) for h in detected_heads(image, output.options)]
     face_boxes = _as_boxes(faces)
     people_boxes = _as_boxes(getattr(output, "people", None) if people is None else people)
-    for kind, boxes, colour in (("person", people_boxes, PERSON_COLOUR), ("face", face_boxes, FACE_COLOUR)):
+    for kind, boxes, colour in (("person", people_boxes, PERSON_COLOUR), ("head", head_boxes, HEAD_COLOUR),
+                                ("face", face_boxes, FACE_COLOUR)):
         for box in boxes:
             xy = xy_of(box, to_canvas)
             _outlined(draw, xy, colour, 2)
@@ -229,7 +244,7 @@ def draw_debug(image: Image.Image, output: CropOutput, max_candidates: int = 150
     if not panel:
         return canvas
     return _with_panel(canvas, output, font, all_candidates=all_candidates, n_drawn=min(len(cands), max_candidates),
-                       faces=bool(face_boxes), people=bool(people_boxes))
+                       faces=bool(face_boxes), people=bool(people_boxes), heads=bool(head_boxes))
 
 
 def panel_lines(output: CropOutput, font, width: int, all_candidates: bool = False,
@@ -259,10 +274,13 @@ def panel_lines(output: CropOutput, font, width: int, all_candidates: bool = Fal
     return lines
 
 
-def _legend(output: CropOutput, faces: bool, people: bool, all_candidates: bool) -> list[tuple[str, Any]]:
+def _legend(output: CropOutput, faces: bool, people: bool, all_candidates: bool,
+            heads: bool = False) -> list[tuple[str, Any]]:
     items: list[tuple[str, Any]] = [("crop: ratio #rank score", WINNER_COLOURS[0])]
     if faces:
         items.append(("face", FACE_COLOUR))
+    if heads:
+        items.append(("head (crops hold it whole or leave it out)", HEAD_COLOUR))
     if people:
         items.append(("person", PERSON_COLOUR))
     if output.grounding is not None and output.grounding.boxes:
@@ -275,7 +293,8 @@ def _legend(output: CropOutput, faces: bool, people: bool, all_candidates: bool)
 
 
 def _with_panel(canvas: Image.Image, output: CropOutput, font, all_candidates: bool = False,
-                n_drawn: int | None = None, faces: bool = False, people: bool = False) -> Image.Image:
+                n_drawn: int | None = None, faces: bool = False, people: bool = False,
+                heads: bool = False) -> Image.Image:
     size = _font_size(font)
     line_h = size + 4
     swatch = max(8, size - 2)
@@ -283,7 +302,7 @@ def _with_panel(canvas: Image.Image, output: CropOutput, font, all_candidates: b
     measure = ImageDraw.Draw(Image.new("RGB", (1, 1)))
     rows: list[list[tuple[str, Any, float]]] = [[]]
     x = MARGIN
-    for name, colour in _legend(output, faces, people, all_candidates):
+    for name, colour in _legend(output, faces, people, all_candidates, heads):
         w = swatch + 4 + measure.textlength(name, font=font) + 14
         if rows[-1] and x + w > canvas.width - MARGIN:
             rows.append([])

@@ -86,6 +86,18 @@ class Defaults:
     # -- offline crop quality (scorer "quality")
     face_cut_penalty: float = 8.0  # a border must not slice a face (a halved one: ~50x less likely); faces are too
     #                                rare in FCDB (3 %) for the model to learn it, so it is a fixed prior
+    # -- faces and heads (intentcrop.models.faces, intentcrop.propose.heads): a crop holds a head whole, with room
+    #    above it, or leaves it out; where no candidate of a ratio can, the least-cutting ones are kept
+    face_detector: str = "auto"  # "centerface" (the packaged CNN; an error without it), "haar" (OpenCV's cascade:
+    #                              misses turned and small faces), "auto" (CenterFace when installed, else Haar), "none"
+    face_detect_side: int = 640  # faces are searched on a copy this long: ~60 ms, finds faces down to ~1/60 of it
+    face_min_score: float = 0.5  # CenterFace's own threshold; 0.3 adds false faces on textures for few real ones
+    head_constraint: bool = True  # False: heads only weigh in the score (face features), as before
+    head_min_size: float = 0.04  # heads smaller than this share of the image's shorter side (crowds, distant
+    #                              passers-by) do not bind: a crop of a crowd cannot avoid every one
+    head_room: float = 0.15  # a kept head has this share of its height free above it (or the image's top edge)
+    head_tolerance: float = 0.1  # a crop may take or leave this share of a head's area and still count as
+    #                              leaving it out or holding it whole (the head box is grown from the face: rough)
     # -- framing and isolation (scorers "framing", "isolation")
     frame_min_fill: float = 0.4  # the grounded region fills at least this share of the crop (reads as the subject)
     frame_max_fill: float = 0.6  # ... and at most this (keeps context); any fill between is as good: isolation decides
@@ -124,6 +136,11 @@ class Defaults:
         _check("frame_min_fill", 0 < self.frame_min_fill <= self.frame_max_fill <= 1,
                "in (0, frame_max_fill] with frame_max_fill <= 1")
         _check("clip_pooling", self.clip_pooling in ("attention", "roi_align"), "'attention' or 'roi_align'")
+        _check("face_detector", self.face_detector in FACE_DETECTORS, " or ".join(map(repr, FACE_DETECTORS)))
+        _check("face_detect_side", 32 <= self.face_detect_side <= 2048, "in 32..2048")
+        _check("face_min_score", 0 < self.face_min_score < 1, "in (0, 1)")
+        for name in ("head_min_size", "head_room", "head_tolerance"):
+            _check(name, 0 <= getattr(self, name) <= 1, "in [0, 1]")
 
     def merged(self, options: "Mapping[str, Any] | Defaults | None" = None) -> "Defaults":
         """These defaults with `options` replacing fields by name: a nested mapping (or dotted keys,
@@ -176,6 +193,8 @@ class Defaults:
         """Every option by name (grounding as a nested dict), as `merged` takes them."""
         return dataclasses.asdict(self)
 
+
+FACE_DETECTORS = ("auto", "centerface", "haar", "none")
 
 OPTION_MAXIMA = {"k": 1000, "max_k": 1000, "analysis_side": 2048, "grid_bins": 48, "grid_max_offset_bins": 12,
                  "ratio_scales": 100, "ratio_positions": 100, "consensus_top": 1000, "local_top": 100,

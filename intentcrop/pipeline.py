@@ -40,6 +40,7 @@ from intentcrop.defaults import Defaults
 from intentcrop.errors import IntentCropError, InvalidIntentError
 from intentcrop.io.image import open_image
 from intentcrop.propose.geometry import at_least, floor_size
+from intentcrop.propose.heads import keep_heads
 from intentcrop.registry import GROUNDERS, PROPOSERS, SCORERS, SEARCHERS
 from intentcrop.score.base import zscore
 from intentcrop.select import select_top_k
@@ -201,7 +202,7 @@ class Pipeline:
 
     def propose(self, ctx: CropContext) -> Candidates:
         name, args = self.config["proposer"]
-        return _backend(PROPOSERS, name, dict(args)).propose(ctx)
+        return keep_heads(ctx, _backend(PROPOSERS, name, dict(args)).propose(ctx))  # heads: whole or out
 
     def scorers(self) -> list[tuple[Any, float]]:
         return [(_backend(SCORERS, name, dict(args)), float(w)) for name, w, args in self.config["scorers"]]
@@ -230,7 +231,7 @@ class Pipeline:
         if not self.config.get("searcher"):
             return candidates
         name, args = self.config["searcher"]
-        return _backend(SEARCHERS, name, dict(args)).search(ctx, candidates, lambda c: self.score(ctx, c))
+        return keep_heads(ctx, _backend(SEARCHERS, name, dict(args)).search(ctx, candidates, lambda c: self.score(ctx, c)))
 
     def postprocess(self, ctx: CropContext, candidates: Candidates, k: int | None = None) -> list[CropResult]:
         """The k best, mutually different crops per ratio (`select_top_k`), best first, as CropResults: rank is

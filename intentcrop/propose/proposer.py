@@ -10,7 +10,10 @@ zero-area crop is ever proposed -- nor than `ctx.min_scale` (of the image's side
 largest window for an asked ratio; free-form windows around a grounded region are sized by the region, as
 before). Where the floor is above `max_scale`, the floor wins (crops at the floor, as a
 region larger than max_scale wins too). A grounded region smaller than the floor is grown about its centre (kept
-inside the image) to the floor first, so the windows around it are crops about it rather than slivers of it."""
+inside the image) to the floor first, so the windows around it are crops about it rather than slivers of it.
+
+Heads (intentcrop.propose.heads): with option head_constraint, each asked ratio also gets windows holding the
+detected heads (all together, and the largest alone), so the pipeline's head filter has crops to keep."""
 
 from __future__ import annotations
 
@@ -89,6 +92,8 @@ class GridProposer:
                         boxes = windows(must_contain=grown, strict=True)
                     except InvalidIntentError:  # the margin does not fit this ratio: hold the box itself,
                         boxes = windows(must_contain=held, strict=False)  # or as much of it as fits
+                if ctx.options.head_constraint:  # windows around the heads: a ratio whose grid cuts them all
+                    boxes = np.concatenate([boxes, *self._around_heads(ctx, held, windows)])
                 parts.append(Candidates.from_xyxy(dedupe(boxes, width, height), source="ratio", ratio=ratio))
         else:
             held, grown = self._held(region, width, height, ctx.options, margin, None)
@@ -96,6 +101,22 @@ class GridProposer:
                                                              held if grown is None else grown, ctx.options),
                                               source="grid"))
         return Candidates.merge(parts)
+
+    @staticmethod
+    def _around_heads(ctx: CropContext, held: Box | None, windows) -> list[np.ndarray]:
+        """Exact-ratio windows holding the heads (intentcrop.propose.heads.heads_to_hold) and the held region,
+        for each such box that fits the ratio."""
+        from intentcrop.propose.heads import heads_to_hold
+
+        out = []
+        for box in heads_to_hold(ctx):
+            if held is not None:
+                box = Box(min(box.x1, held.x1), min(box.y1, held.y1), max(box.x2, held.x2), max(box.y2, held.y2))
+            try:
+                out.append(windows(must_contain=box, strict=True))
+            except InvalidIntentError:  # the heads do not fit this ratio together: the grid's windows stay
+                continue
+        return out
 
     @staticmethod
     def _held(region: Box | None, width: int, height: int, options: Defaults, margin: float | None,

@@ -2,7 +2,8 @@
 
 Per image, a few maps are computed once on a small copy (`ctx.small`) and cached in the context:
 saliency (spectral residual + colour contrast), centre-surround contrast, colourfulness, focus (local
-sharpness), gradient energy (edges), skin tone, and face boxes (OpenCV's frontal-face Haar cascade on a
+sharpness), gradient energy (edges), skin tone, and head boxes (`intentcrop.propose.heads.find_faces`: the
+CenterFace detector's faces grown to heads, or without its package OpenCV's frontal-face Haar cascade on a
 192-px grey copy, ~5 ms; OpenCV 5 dropped the cascades, and then no face is ever found). Per candidate,
 every feature is read from summed-area tables of those maps, vectorised over all candidates (no
 Python loop over boxes), so scoring ~1000 candidates costs about as much as one map.
@@ -243,8 +244,9 @@ def detect_faces(gray01: np.ndarray, side: int = FACE_SIDE) -> np.ndarray:
     return np.clip(boxes, 0, [w, h, w, h])
 
 
-def compute_maps(rgb: np.ndarray, scale: float) -> ImageMaps:
-    """All per-image maps from a small RGB float image (0..1); `scale` maps original pixels to it."""
+def compute_maps(rgb: np.ndarray, scale: float, faces: np.ndarray | None = None) -> ImageMaps:
+    """All per-image maps from a small RGB float image (0..1); `scale` maps original pixels to it. `faces`: the
+    face (head) boxes in the small image's pixels, else the Haar cascade's on it."""
     gray = cv2.cvtColor(rgb.astype(np.float32), cv2.COLOR_RGB2GRAY)
     h, w = gray.shape
     lab = lab_image(rgb)  # one conversion for the colour contrast and the chroma maps
@@ -266,7 +268,7 @@ def compute_maps(rgb: np.ndarray, scale: float) -> ImageMaps:
         skin=summed_area(skin_map(rgb)),
         contrast=summed_area(centre_surround(rgb)),
         colour=summed_area(chroma_map(rgb, lab)),
-        faces=detect_faces(gray),
+        faces=detect_faces(gray) if faces is None else np.asarray(faces, dtype=np.float64).reshape(-1, 4),
     )
 
 
@@ -276,10 +278,13 @@ def image_maps(ctx: CropContext, side: int | None = None) -> ImageMaps:
     side = ctx.options.analysis_side if side is None else side
 
     def compute() -> ImageMaps:
-        rgb, scale = ctx.small(side)
-        return compute_maps(rgb, scale)
+        from intentcrop.propose.heads import find_faces  # the heads the crops are held to (CenterFace or Haar)
 
-    return ctx.cached(f"score.features.maps:{side}", compute)
+        rgb, scale = ctx.small(side)
+        return compute_maps(rgb, scale, faces=find_faces(ctx).heads * scale)
+
+    o = ctx.options
+    return ctx.cached(f"score.features.maps:{side}:{o.face_detector}:{o.face_detect_side}:{o.face_min_score}", compute)
 
 
 # -- per-candidate features -----------------------------------------------------------------------

@@ -39,7 +39,7 @@ from intentcrop.propose.proposer import GridProposer
 from intentcrop.score.features import FEATURE_NAMES, features_for
 from intentcrop.score.quality import CropQualityModel, face_rule, hinge_basis
 
-FEATURE_VERSION = "features-v5"  # bump when features.py or the cached lists change meaning, to invalidate caches
+FEATURE_VERSION = "features-v6"  # bump when features.py or the cached lists change meaning, to invalidate caches
 
 
 # -- data -------------------------------------------------------------------------------------------

@@ -94,7 +94,7 @@ def test_packaged_default_model_loads_with_its_provenance():
     assert DEFAULT_MODEL_PATH.stat().st_size < 5_000_000
     for key in ("seed", "command", "cv", "trained_on"):
         assert key in model.meta, key
-    assert "intentcrop train default" in model.meta["command"]
+    assert "intentcrop train quality" in model.meta["command"]  # the command that made it (once "train default")
     assert model.meta["cv"]["free"]["iou"] > 0.66  # cross-validated on FCDB train, above the centred crop
 
 
