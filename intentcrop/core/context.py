@@ -110,9 +110,9 @@ class CropContext:
             self.cache[key] = compute()
         return self.cache[key]
 
-    def small(self, long_side: int | None = None) -> tuple[np.ndarray, float]:
+    def small(self, long_side: int | None = None, draft_margin: int | None = None) -> tuple[np.ndarray, float]:
         """A downscaled RGB float32 array (0..1) and the factor from original to small pixels (long side:
-        options.analysis_side unless given)."""
+        options.analysis_side unless given; `draft_margin`: see `LazyImage.analysis`)."""
         long_side = self.options.analysis_side if long_side is None else long_side
 
         def compute() -> tuple[np.ndarray, float]:
@@ -122,10 +122,11 @@ class CropContext:
             if isinstance(source, Image.Image):
                 img = source if size == source.size else source.resize(size, Image.Resampling.BILINEAR)
             else:  # a lazy handle: a JPEG decodes straight to about this size, nothing full-size is made
-                img = source.analysis(size)
+                img = source.analysis(size, draft_margin)
             return np.asarray(img, dtype=np.float32) / 255.0, size[0] / self.width
 
-        return self.cached(f"small:{long_side}", compute)
+        margin_key = "" if draft_margin is None else f":m{draft_margin}"
+        return self.cached(f"small:{long_side}{margin_key}", compute)
 
 
 def _get_image(self: CropContext) -> Image.Image:

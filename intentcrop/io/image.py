@@ -146,30 +146,32 @@ class LazyImage:
             self._full = load_image(self.source, max_pixels=self.max_pixels)
         return self._full
 
-    def analysis(self, size: tuple[int, int]) -> Image.Image:
+    def analysis(self, size: tuple[int, int], margin: int | None = None) -> Image.Image:
         """An upright RGB copy of exactly `size` (w, h): the full image resized (bilinear), or for a JPEG,
         when DRAFT_DECODE is on and the full image is not decoded yet, the JPEG decoded at the smallest DCT
         scale (1/2, 1/4, 1/8) that still covers DRAFT_MARGIN x `size`, then resized (too small for a scale of
-        1/2: decoded in full, kept, and resized, exactly as an eagerly loaded image)."""
+        1/2: decoded in full, kept, and resized, exactly as an eagerly loaded image). `margin` overrides
+        DRAFT_MARGIN (the face detector's 640-px copy takes 1: it needs no averaging, and 4 would decode
+        every photo under 5120 px in full)."""
         size = (int(size[0]), int(size[1]))
         if self._full is None and self.draftable and DRAFT_DECODE and size != self.size:
-            small = self._draft(size)
+            small = self._draft(size, DRAFT_MARGIN if margin is None else max(1, int(margin)))
             if small is not None:
                 return small
         full = self.full()
         return full if size == full.size else full.resize(size, Image.Resampling.BILINEAR)
 
-    def _draft(self, size: tuple[int, int]) -> Image.Image | None:
+    def _draft(self, size: tuple[int, int], margin: int = DRAFT_MARGIN) -> Image.Image | None:
         sw, sh = size
         if self.size != self.stored_size:  # a quarter turn: the stored image has the other axes
             sw, sh = sh, sw
-        if min(self.stored_size[0] // (sw * DRAFT_MARGIN), self.stored_size[1] // (sh * DRAFT_MARGIN)) < 2:
+        if min(self.stored_size[0] // (sw * margin), self.stored_size[1] // (sh * margin)) < 2:
             return None  # Pillow's draft would keep the full size (it scales by 1/2, 1/4 or 1/8 only)
         try:
             with _open(self.source, self.name, self.max_pixels or defaults.DEFAULTS.max_image_pixels) as image:
                 if image.format != "JPEG" or image.mode not in ("RGB", "L"):
                     return None
-                image.draft(image.mode, (sw * DRAFT_MARGIN, sh * DRAFT_MARGIN))
+                image.draft(image.mode, (sw * margin, sh * margin))
                 if image.size == self.stored_size:  # not drafted after all: decode in full, once, and keep it
                     return None
                 image.load()
