@@ -28,7 +28,7 @@ from typing import Any, Protocol, Sequence, Union
 
 from PIL import Image
 
-from intentcrop.errors import IntentCropError, ModelNotAvailableError
+from intentcrop.errors import ModelNotAvailableError, StageFailedError
 
 Part = Union[str, Image.Image]
 
@@ -43,14 +43,14 @@ MAX_IMAGE_SIDE = 1024  # images are sent at most this long: a VLM sees a few hun
 RETRY_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
 
 
-class VLMError(IntentCropError):
+class VLMError(StageFailedError):
     """A VLM could not be asked or did not answer: no server, no key, a refusal, a timeout, a bad reply."""
 
 
 class VLMClient(Protocol):
     name: str
 
-    def complete(self, parts: Sequence[Part], max_tokens: int = 128) -> str: ...
+    def complete(self, parts: Sequence[Part], max_tokens: int = 128, temperature: float | None = None) -> str: ...
 
 
 def to_messages(parts: Sequence[Part], image_url: "Any | None" = None) -> list[dict[str, Any]]:
@@ -133,13 +133,14 @@ class OpenAIChatClient:
             headers["Authorization"] = f"Bearer {self.api_key}"
         return headers
 
-    def complete(self, parts: Sequence[Part], max_tokens: int = 128) -> str:
+    def complete(self, parts: Sequence[Part], max_tokens: int = 128, temperature: float | None = None) -> str:
         import httpx
 
         body: dict[str, Any] = {"model": self.model, "messages": to_messages(parts, data_url),
                                 "max_tokens": int(max_tokens)}
-        if self.temperature is not None:
-            body["temperature"] = self.temperature
+        temperature = self.temperature if temperature is None else temperature
+        if temperature is not None:
+            body["temperature"] = float(temperature)
         url = f"{self.base_url}/chat/completions"
         last = "no attempt"
         with _limit(self.concurrency):
@@ -216,7 +217,7 @@ class LocalVLMClient:
         self.max_image_side = max_image_side
         self._lock = threading.Lock()  # generate() on one model from several threads at once is not safe
 
-    def complete(self, parts: Sequence[Part], max_tokens: int = 128) -> str:
+    def complete(self, parts: Sequence[Part], max_tokens: int = 128, temperature: float | None = None) -> str:
         import torch
 
         processor, model = self.loaded.processor, self.loaded.model
@@ -228,7 +229,8 @@ class LocalVLMClient:
             raise VLMError(f"{self.name}: its processor could not read the prompt ({type(exc).__name__}: {exc})")
         inputs = inputs.to(model.device)
         with self._lock, torch.inference_mode():
-            out = model.generate(**inputs, max_new_tokens=int(max_tokens), do_sample=False)
+            sample = {"do_sample": True, "temperature": float(temperature)} if temperature else {"do_sample": False}
+            out = model.generate(**inputs, max_new_tokens=int(max_tokens), **sample)
         return processor.decode(out[0][inputs["input_ids"].shape[1]:], skip_special_tokens=True)
 
 

@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 
 from intentcrop.core.box import Box
-from intentcrop.errors import IntentCropError
+from intentcrop.errors import StageFailedError
 
 MAX_ANSWER_CHARS = 20_000  # a longer answer is cut: a crop tuple is ~30 characters, a model's ramble unbounded
 MAX_CROPS = 64  # more tuples than this in one answer are not proposals but noise
@@ -33,7 +33,7 @@ _OPEN = "([{<"
 _CLOSE = ")]}>"
 
 
-class VLMAnswerError(IntentCropError):
+class VLMAnswerError(StageFailedError):
     """A VLM's answer holds no crop this parser can read."""
 
 
