@@ -39,6 +39,7 @@ class RatioSession:
     ratio: float | None
     query: Query
     region: Box | None
+    min_side: int = 16  # options.min_crop_side
     rounds: list[Candidates] = field(default_factory=list)
 
 
@@ -49,7 +50,7 @@ class CropperSession:
     warnings: list[str] = field(default_factory=list)
 
 
-def enforce(box: Box, width: int, height: int, ratio: float | None, region: Box | None) -> Box:
+def enforce(box: Box, width: int, height: int, ratio: float | None, region: Box | None, min_side: int = 16) -> Box:
     """`box` made to meet the intent: holding `region` (grown, never shrunk, to contain it) and of exactly
     `ratio` (about its centre; as large as the region needs, at most the largest window of the ratio), inside
     the image. Where the ratio cannot hold the region inside the image the window is centred on the region."""
@@ -64,12 +65,17 @@ def enforce(box: Box, width: int, height: int, ratio: float | None, region: Box 
         else:  # keep the area
             area = w * h
             w, h = math.sqrt(area * ratio), math.sqrt(area / ratio)
+        if min(w, h) < min_side:  # a sliver is no crop: grown to the crop floor
+            grow = min_side / min(w, h)
+            w, h = w * grow, h * grow
         max_w, max_h = largest_ratio_window(width, height, ratio)
         if w > max_w or h > max_h:
             w, h = float(max_w), float(max_h)
-        w, h = float(round(w)), float(round(h))
-        if h > 0 and abs(w / h - ratio) > 0.5 / h * ratio + 1e-9:
-            w = float(round(h * ratio))
+        else:  # whole pixels with the ratio as exact as they allow
+            h = float(max(round(h), 1))
+            w = float(min(round(h * ratio), max_w))
+    else:
+        w, h = min(max(w, min(min_side, width)), width), min(max(h, min(min_side, height)), height)
     cx, cy = box.center
     x1, y1 = cx - w / 2, cy - h / 2
     if region is not None:  # slide so the region is inside where the window can hold it
@@ -104,7 +110,8 @@ def ask(client: Any, parts: list, width: int, height: int, count: int, options: 
 
 
 def as_candidates(boxes: list[Box], session: RatioSession, width: int, height: int, round_no: int) -> Candidates:
-    enforced = np.array([enforce(b, width, height, session.ratio, session.region).to_xyxy() for b in boxes])
+    enforced = np.array([enforce(b, width, height, session.ratio, session.region, session.min_side).to_xyxy()
+                         for b in boxes])
     enforced = np.unique(np.round(enforced, 1), axis=0)
     cands = Candidates.from_xyxy(enforced, source=f"cropper:round{round_no}", ratio=session.ratio)
     cands.with_score("cropper.round", np.full(len(cands), float(round_no)))
@@ -181,7 +188,7 @@ class CropperProposer:
             examples = self.examples(ctx, ratio, region)
             query = Query(image=ctx.image, subject_center=region.center if region is not None else None,
                           ratio=ratio, text=ctx.intent.text, examples=examples)
-            rs = RatioSession(ratio, query, region)
+            rs = RatioSession(ratio, query, region, ctx.options.min_crop_side)
             boxes, failures = ask(client, initial_prompt(query), ctx.width, ctx.height,
                                   ctx.options.cropper_candidates, ctx.options)
             session.warnings += [f"a VLM request failed: {f}" for f in failures[:1]]

@@ -1,7 +1,8 @@
 """A fake OpenAI-compatible chat-completions server on 127.0.0.1 for the client tests (stdlib only).
 
 The request's model name picks the behaviour: "ok" answers `answer`; "slow" sleeps `delay_s` first; "flaky"
-answers 503 (or 429 with Retry-After) `failures` times, then like "ok"; "not-json" answers text; "no-choices"
+answers 503 (or 429 with Retry-After) `failures` times, then like "ok"; "fail-after" answers `ok_requests`
+requests, then 503; "not-json" answers text; "no-choices"
 answers JSON without choices; "boom" answers 400. Any model checks the key when `key` is set (401 otherwise).
 Every request's JSON body is kept in `requests`.
 """
@@ -19,6 +20,7 @@ class FakeOpenAI:
                  delay_s: float = 2.0, failure_status: int = 503):
         self.answer, self.key, self.failures, self.delay_s = answer, key, failures, delay_s
         self.failure_status = failure_status
+        self.ok_requests = 1  # "fail-after": this many requests answer, the later ones get 503
         self.requests: list[dict] = []
         self._failed = 0
         fake = self
@@ -54,6 +56,8 @@ class FakeOpenAI:
                     fake._failed += 1
                     return self._send(fake.failure_status, {"error": {"message": "overloaded"}},
                                       {"Retry-After": "0"} if fake.failure_status == 429 else None)
+                if model == "fail-after" and len(fake.requests) > fake.ok_requests:
+                    return self._send(503, {"error": {"message": "gone"}})
                 if model == "not-json":
                     return self._send(200, b"<html>gateway</html>")
                 if model == "no-choices":
