@@ -134,7 +134,10 @@ class OpenAIChatClient:
         return headers
 
     def complete(self, parts: Sequence[Part], max_tokens: int = 128, temperature: float | None = None) -> str:
-        import httpx
+        try:
+            import httpx
+        except ImportError:
+            raise VLMError("the OpenAI-compatible client needs httpx: pip install 'intentcrop[cropper]'") from None
 
         body: dict[str, Any] = {"model": self.model, "messages": to_messages(parts, data_url),
                                 "max_tokens": int(max_tokens)}
