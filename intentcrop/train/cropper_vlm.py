@@ -246,7 +246,7 @@ def collate(samples: list[dict[str, Any]], pad_id: int) -> dict[str, Any]:
 
 def train(out: "str | Path", minutes: float = 25.0, max_examples: int = 2, batch_size: int = 8,
           lr: float = 2e-3, n_scenes: int = 400, seed: int = 0, config: "TinyVLMConfig | None" = None,
-          log: Any = print) -> Path:
+          log: Any = print, init: "str | Path | None" = None) -> Path:
     """Train the tiny VLM for `minutes` of wall time on world prompts, then save it (model, processor, chat
     template, training.json) to `out`."""
     import time
@@ -257,9 +257,18 @@ def train(out: "str | Path", minutes: float = 25.0, max_examples: int = 2, batch
     config = config or TinyVLMConfig()
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    tokenizer = build_tokenizer()
-    processor = build_processor(config, tokenizer)
-    model = build_model(config, tokenizer, seed)
+    previous: dict[str, Any] = {}
+    if init is not None:  # continue a saved model's training
+        from transformers import AutoProcessor, LlavaForConditionalGeneration
+
+        processor = AutoProcessor.from_pretrained(init)
+        tokenizer = processor.tokenizer
+        model = LlavaForConditionalGeneration.from_pretrained(init)
+        previous = json.loads((Path(init) / "training.json").read_text())
+    else:
+        tokenizer = build_tokenizer()
+        processor = build_processor(config, tokenizer)
+        model = build_model(config, tokenizer, seed)
     pool = world_pool(n_scenes, TRAIN_SEED_OFFSET + seed * 100_000)
     optimiser = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
     start = time.perf_counter()
@@ -282,11 +291,17 @@ def train(out: "str | Path", minutes: float = 25.0, max_examples: int = 2, batch
         if step % 25 == 0:
             log(f"step {step} loss {np.mean(losses[-25:]):.3f} ({time.perf_counter() - start:.0f} s)")
     model.eval()
-    training = {"config": asdict(config), "steps": step, "batch_size": batch_size, "lr": lr,
+    if previous:
+        training_before = {k: previous[k] for k in ("steps", "seconds", "lr", "max_examples") if k in previous}
+    training = {"config": asdict(config), "steps": step + previous.get("steps", 0), "batch_size": batch_size, "lr": lr,
                 "max_examples": max_examples, "n_scenes": n_scenes, "cases": len(pool), "seed": seed,
                 "seconds": round(time.perf_counter() - start, 1),
                 "final_loss": round(float(np.mean(losses[-50:])), 4) if losses else None,
                 "parameters": sum(p.numel() for p in model.parameters())}
+    if previous:
+        training["phases"] = previous.get("phases", [training_before]) + [
+            {"steps": step, "seconds": training["seconds"], "lr": lr, "max_examples": max_examples}]
+        training["seconds"] = round(training["seconds"] + previous.get("seconds", 0), 1)
     return save(model, processor, out, training)
 
 
@@ -305,10 +320,12 @@ def main(argv: "list[str] | None" = None) -> int:
     ap.add_argument("--scenes", type=int, default=400)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--init", help="continue training this saved model folder")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     folder = train(args.out, minutes=args.minutes, max_examples=args.max_examples, batch_size=args.batch_size,
-                   lr=args.lr, n_scenes=args.scenes, seed=args.seed, log=lambda m: print(m, flush=True))
+                   lr=args.lr, n_scenes=args.scenes, seed=args.seed, log=lambda m: print(m, flush=True),
+                   init=args.init)
     print(f"saved {folder}: {json.loads((folder / 'training.json').read_text())}")
     return 0
 
