@@ -92,7 +92,8 @@ def ask(client: Any, parts: list, width: int, height: int, count: int, options: 
     temps = [0.0] + [float(options.cropper_temperature)] * (count - 1)
 
     def one(temperature: float) -> list[Box]:
-        answer = client.complete(parts, max_tokens=options.cropper_max_tokens, temperature=temperature or None)
+        # temperature 0 is sent as such: servers (transformers serve among them) then decode greedily
+        answer = client.complete(parts, max_tokens=options.cropper_max_tokens, temperature=temperature)
         return [c.box for c in parse_crops(answer, width, height)]
 
     boxes: list[Box] = []

@@ -117,7 +117,9 @@ def build_model(config: TinyVLMConfig, tokenizer: Any, seed: int = 0) -> Any:
     model.generation_config.pad_token_id = tokenizer.pad_token_id
     model.generation_config.eos_token_id = tokenizer.eos_token_id
     model.generation_config.bos_token_id = tokenizer.bos_token_id
-    model.generation_config.do_sample = False
+    # sampling by default: a server's temperature > 0 then samples (transformers serve turns sampling off for a
+    # temperature of 0, never on), and Cropper asks greedily once and sampled R - 1 times per round
+    model.generation_config.do_sample = True
     model.generation_config.max_new_tokens = 48
     return model
 

@@ -65,7 +65,7 @@ def test_pipeline_proposes_refines_and_scores():
     assert first["messages"][0]["content"][0]["text"] == P.TASK
     assert last["messages"][0]["content"][-1]["text"] == P.REFINE_REQUEST
     # per round: one greedy request, the others sampled (they run at once: in any order)
-    assert sorted(r.get("temperature", 0.0) for r in server.requests[:2]) == pytest.approx([0.0, 0.7])
+    assert sorted(r["temperature"] for r in server.requests[:2]) == pytest.approx([0.0, 0.7])
     assert len(out.results) == 2
     for r in out.results:
         assert abs(r.box.width / r.box.height - 1) < 0.02
