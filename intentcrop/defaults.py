@@ -111,6 +111,14 @@ class Defaults:
     clip_roi_samples: int = 4  # RoIAlign samples per side when pooling patch tokens (Mask R-CNN uses 2 per bin)
     clip_text_template: str = "a photo of {}"  # CLIP's own zero-shot template: plain text scores lower
     clip_pooling: str = "attention"  # pooled mode: the CLS token re-attends to the box's tokens ("roi_align")
+    # -- cropper (Lee et al. 2024; the values and why: docs/methods.md and docs/experiments.md, Cropper)
+    cropper_examples: int = 2  # S: in-context examples retrieved per query (the world VLM's context fits 2)
+    cropper_crops_per_example: int = 1  # T: crops shown per example (the best one by the task's G)
+    cropper_candidates: int = 4  # R: crops asked of the VLM per round (one request each, sampled)
+    cropper_rounds: int = 2  # L: refinement rounds after the first proposals (0: in-context proposals only)
+    cropper_selection: str = "best"  # "best" over all rounds or the "last" round's (the paper's Table 8)
+    cropper_temperature: float = 0.7  # sampling temperature of all but the first request of a round
+    cropper_max_tokens: int = 48  # an answer is one or a few tuples: ~30 characters each
     # -- text / query-image grounding: the fields of intentcrop.ground.config.GroundingConfig, with their reasons
     grounding: GroundingConfig = field(default_factory=_grounding_config)
 
@@ -141,6 +149,11 @@ class Defaults:
         _check("face_min_score", 0 < self.face_min_score < 1, "in (0, 1)")
         for name in ("head_min_size", "head_room", "head_tolerance"):
             _check(name, 0 <= getattr(self, name) <= 1, "in [0, 1]")
+        for name in ("cropper_examples", "cropper_crops_per_example", "cropper_rounds", "cropper_temperature"):
+            _check(name, getattr(self, name) >= 0, ">= 0")
+        for name in ("cropper_candidates", "cropper_max_tokens"):
+            _check(name, getattr(self, name) >= 1, "at least 1")
+        _check("cropper_selection", self.cropper_selection in ("best", "last"), "'best' or 'last'")
 
     def merged(self, options: "Mapping[str, Any] | Defaults | None" = None) -> "Defaults":
         """These defaults with `options` replacing fields by name: a nested mapping (or dotted keys,
@@ -198,7 +211,9 @@ FACE_DETECTORS = ("auto", "centerface", "haar", "none")
 
 OPTION_MAXIMA = {"k": 1000, "max_k": 1000, "analysis_side": 2048, "grid_bins": 48, "grid_max_offset_bins": 12,
                  "ratio_scales": 100, "ratio_positions": 100, "consensus_top": 1000, "local_top": 100,
-                 "local_rounds": 20, "clip_batch_size": 1024, "clip_roi_samples": 16, "max_text_length": 100_000}
+                 "local_rounds": 20, "clip_batch_size": 1024, "clip_roi_samples": 16, "max_text_length": 100_000,
+                 "cropper_examples": 32, "cropper_crops_per_example": 16, "cropper_candidates": 16,
+                 "cropper_rounds": 10, "cropper_max_tokens": 2048}
 
 
 def _check(name: str, ok: bool, need: str) -> None:

@@ -17,6 +17,11 @@ class ModelNotAvailableError(IntentCropError):
     """A model could not be loaded (offline, missing folder, wrong format)."""
 
 
+class StageFailedError(IntentCropError):
+    """A model-backed stage failed in a way the default pipeline's crop can stand in for (a VLM that is down,
+    timed out or answered garbage): the pipeline returns that crop with a warning instead of failing the call."""
+
+
 class CropWarning(UserWarning):
     """Something the caller should know about how the crops were made (e.g. the text was not found and the
     crops are the free-form ones); `crop(..., return_output=True).warnings` holds the same messages."""

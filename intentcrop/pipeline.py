@@ -37,7 +37,7 @@ from intentcrop.core.context import CropContext, Grounding
 from intentcrop.core.intent import Intent, check_text
 from intentcrop.core.result import CropResult, focal_point_dict
 from intentcrop.defaults import Defaults
-from intentcrop.errors import IntentCropError, InvalidIntentError
+from intentcrop.errors import IntentCropError, InvalidIntentError, StageFailedError
 from intentcrop.io.image import open_image
 from intentcrop.propose.geometry import at_least, floor_size
 from intentcrop.propose.heads import keep_heads
@@ -96,6 +96,18 @@ PIPELINE_CONFIGS: dict[str, dict[str, Any]] = {
             ("isolation", 4.0, {}),  # 2..6 tried: 4 balances targets kept and things left out best on both seeds
         ],
         "searcher": None,
+    },
+    # Cropper (Lee et al., 2024; docs/methods.md): a VLM proposes crops in context (examples retrieved from an
+    # example bank), the paper's three scorers judge them (aesthetics = the offline quality model, content =
+    # similarity of the crop to the whole image (+ to the text, ours), area), and the VLM refines them for
+    # cropper_rounds rounds. The VLM's settings are the proposer's arguments (`intentcrop crop --vlm-url ...`)
+    # or the environment (INTENTCROP_VLM_URL, INTENTCROP_VLM_MODEL, OPENAI_API_KEY). A VLM that fails gives the
+    # default method's crop with a warning (Pipeline.run).
+    "cropper": {
+        "proposer": ("cropper", {}),
+        "grounders": {"text": ("deferred", {}), "subject": ("subject", {})},  # the VLM reads the text itself
+        "scorers": [("quality", 1.0, {}), ("content", 1.0, {}), ("area", 0.5, {})],
+        "searcher": ("cropper_refine", {}),
     },
 }
 
@@ -402,19 +414,28 @@ class Pipeline:
                                                                      if k not in ("load", "total")},
                               "total": time.perf_counter() - t0}
             return output
-        candidates = self.propose(ctx)
-        if len(candidates) == 0:
-            raise InvalidIntentError(f"no candidate crop fits the intent inside the {ctx.width}x{ctx.height} image")
-        t3 = time.perf_counter()
-        candidates = self.score(ctx, candidates)
-        candidates = self.search(ctx, candidates)
+        try:
+            candidates = self.propose(ctx)
+            if len(candidates) == 0:
+                raise InvalidIntentError(f"no candidate crop fits the intent inside the {ctx.width}x{ctx.height} "
+                                         "image")
+            t3 = time.perf_counter()
+            candidates = self.score(ctx, candidates)
+            candidates = self.search(ctx, candidates)
+        except StageFailedError as exc:  # a VLM down, timed out, or answering garbage: the default crop instead
+            pipeline, fallback_intent = self.fallback(intent)
+            output = pipeline.run(ctx.source, fallback_intent if intent.text else intent, options)
+            output.warnings.insert(0, f"{exc}; returning the default method's crop")
+            output.timings["total"] = time.perf_counter() - t0
+            return output
         t4 = time.perf_counter()
+        warning_list = ([] if warning is None else [warning]) + list(ctx.cache.get("warnings", []))
         results = self.offer_readings(ctx, self.postprocess(ctx, candidates))
         verdict = self.verdict(ctx, candidates, results)
         t5 = time.perf_counter()
         timings.update(load=t1 - t0, ground=t2 - t1, propose=t3 - t2, score=t4 - t3, select=t5 - t4, total=t5 - t0)
         return CropOutput(results, candidates, ctx.grounding, (ctx.width, ctx.height), timings, ctx.options,
-                          warnings=[] if warning is None else [warning],
+                          warnings=warning_list,
                           verdict=verdict.verdict if verdict else None,
                           verdict_reason=verdict.reason if verdict else None)
 

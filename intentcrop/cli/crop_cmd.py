@@ -68,8 +68,24 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                      help="with --debug: draw the other candidates too (thin, blue = worse to yellow = better)")
     out.add_argument("--overwrite", action="store_true", help="allow replacing existing output files")
     add_method_arguments(p)
+    add_vlm_arguments(p)
     p.set_defaults(run=run)
     return p
+
+
+def add_vlm_arguments(p: argparse.ArgumentParser) -> None:
+    """The cropper method's vision-language model (crop only: a batch reads them from the environment)."""
+    vlm = p.add_argument_group("the cropper method's vision-language model (the key: INTENTCROP_VLM_KEY or "
+                               "OPENAI_API_KEY in the environment)")
+    vlm.add_argument("--vlm-url", metavar="URL", help="an OpenAI-compatible server, e.g. https://api.openai.com/v1 "
+                     "or http://127.0.0.1:8000/v1 (default: INTENTCROP_VLM_URL); implies --method cropper")
+    vlm.add_argument("--vlm-model", metavar="NAME", help="the model name the server knows (default: "
+                     "INTENTCROP_VLM_MODEL)")
+    vlm.add_argument("--vlm-local", metavar="PATH|HUB_ID", help="run this image-text-to-text model in-process "
+                     "instead of asking a server; implies --method cropper")
+    vlm.add_argument("--vlm-timeout", type=float, metavar="S", help="seconds per VLM request (default 60)")
+    vlm.add_argument("--bank", metavar="BANK", help="example bank for in-context examples (`intentcrop index "
+                     "build`; default: INTENTCROP_CROPPER_BANK, else zero-shot)")
 
 
 def add_intent_arguments(p: argparse.ArgumentParser) -> None:
@@ -226,6 +242,15 @@ def _crop_kwargs(args) -> dict[str, Any]:
     )
     if args.method:
         kwargs["method"] = args.method
+    vlm = {"vlm_url": getattr(args, "vlm_url", None), "vlm_model": getattr(args, "vlm_model", None),
+           "vlm_local": getattr(args, "vlm_local", None), "vlm_timeout": getattr(args, "vlm_timeout", None),
+           "bank": getattr(args, "bank", None)}
+    if any(v is not None for v in vlm.values()):
+        if args.method not in (None, "cropper"):
+            raise IntentCropError(f"--vlm-url/--vlm-model/--vlm-local/--vlm-timeout/--bank are the cropper "
+                                  f"method's, not --method {args.method}'s")
+        kwargs["method"] = "cropper"
+        kwargs["proposer"] = ("cropper", {k: v for k, v in vlm.items() if v is not None})
     options = parse_options(args.option)
     if options:
         kwargs["options"] = options
@@ -260,7 +285,7 @@ def run(args) -> int:
         _check_vlm(args)
         kwargs = _crop_kwargs(args)
         intent = intentcrop.make_intent(**{k: v for k, v in kwargs.items()
-                                           if k not in ("model", "device", "method", "options")})  # fail fast
+                                           if k not in ("model", "device", "method", "options", "proposer")})  # fail fast
         method = kwargs.get("method") or choose_method(intent)
         check_limits(intent, defaults.DEFAULTS.merged(PIPELINE_CONFIGS[method].get("options"))
                      .merged(kwargs.get("options")))  # the text's length and k, as the pipeline will check them

@@ -1,4 +1,4 @@
-"""`intentcrop` command line: crop, eval, train, bench, serve, batch."""
+"""`intentcrop` command line: crop, eval, train, bench, serve, batch, index."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from intentcrop import __version__
 # Each subcommand lives in its own module exposing add_parser(subparsers) and run(args) -> int; the command
 # each module adds, so that only that module is imported to run it.
 COMMAND_MODULES = {"crop": "crop_cmd", "eval": "eval_cmd", "train": "train_cmd", "bench": "bench_cmd",
-                   "serve": "serve_cmd", "batch": "batch_cmd"}
+                   "serve": "serve_cmd", "batch": "batch_cmd",
+                   "index": "index_cmd"}
 SUBCOMMANDS = list(COMMAND_MODULES.values())
 
 

@@ -154,6 +154,9 @@ class FullResolutionSmartcropCropper(SmartcropCropper):
 
 CROPPERS: dict[str, Callable[[], Cropper]] = {
     "intentcrop": IntentCropCropper,
+    # the cropper method (a VLM in context): its server from INTENTCROP_VLM_URL / INTENTCROP_VLM_MODEL (key:
+    # OPENAI_API_KEY), its example bank from INTENTCROP_CROPPER_BANK
+    "cropper": lambda: IntentCropCropper("cropper"),
     "center": CenterCropper,
     "whole": WholeImageCropper,
     "smartcrop": SmartcropCropper,

@@ -33,6 +33,7 @@ from intentcrop.ground.phrases import (Position, Relation, grounding_queries, no
 from intentcrop.ground.plan import GroundingPlan
 from intentcrop.ground.refine import CloserLook, CloserLooks, recheck_contenders, refine_grounding
 from intentcrop.ground.subject import SubjectGrounder
+from intentcrop.ground.deferred import DeferredGrounder  # noqa: F401 (registers "deferred")
 from intentcrop.ground.verify import ClipVerifier
 
 __all__ = [

@@ -277,6 +277,40 @@ def load_clip_model(spec: "str | os.PathLike | ModelSpec | None" = None, device:
     return load_model(spec, role="scoring", device=device, dtype=dtype)
 
 
+def load_vlm(spec: "str | os.PathLike | ModelSpec", device: str | None = None, dtype: Any = None) -> LoadedModel:
+    """An image-text-to-text VLM (Cropper's local backend): AutoModelForImageTextToText with the processor saved
+    beside it (its chat template included), from a local folder or a hub id, honouring HF_HUB_OFFLINE; loaded
+    once per (source, device, dtype). Missing or unreadable weights raise ModelNotAvailableError."""
+    resolved = resolve_model_spec(spec, "generation")
+    _require_torch()
+    import transformers
+
+    device_name = select_device(device)
+    torch_dtype = select_dtype(dtype, device_name)
+    key = (resolved.source, device_name, str(torch_dtype))
+    with _LOCK:
+        if key in _CACHE:
+            return _CACHE[key]
+        try:
+            transformers.utils.logging.disable_progress_bar()
+            model = _from_pretrained(resolved, transformers.AutoModelForImageTextToText.from_pretrained,
+                                     dtype=torch_dtype)
+            processor = _from_pretrained(resolved, transformers.AutoProcessor.from_pretrained)
+        except (OSError, ValueError, KeyError) as exc:
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            if not resolved.is_local and _offline():
+                reason += " (HF_HUB_OFFLINE is set and it is not in the local cache)"
+            raise _missing(resolved, reason) from None
+        if getattr(processor, "chat_template", None) is None:
+            raise ModelNotAvailableError(f"{resolved.describe()}: its processor has no chat template, so a prompt "
+                                         "of text and images cannot be written for it (save one with the processor)")
+        model.to(device_name)
+        model.eval()
+        loaded = LoadedModel(spec=resolved, model=model, processor=processor, device=device_name, dtype=torch_dtype)
+        _CACHE[key] = loaded
+        return loaded
+
+
 def clear_model_cache() -> None:
     """Forget every loaded model, every remembered failure and the hub probe (tests; freeing memory; a retry
     after the network came back or a model was saved)."""
@@ -288,5 +322,5 @@ def clear_model_cache() -> None:
 
 __all__ = [
     "LoadedModel", "clear_model_cache", "detect_architecture", "load_clip_model", "load_grounding_model",
-    "hub_reachable", "load_model", "missing_vlm_packages", "select_device", "select_dtype",
+    "hub_reachable", "load_model", "load_vlm", "missing_vlm_packages", "select_device", "select_dtype",
 ]

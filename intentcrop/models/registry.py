@@ -25,6 +25,7 @@ from intentcrop.errors import ModelNotAvailableError
 GROUNDING = "grounding"
 SCORING = "scoring"
 QUALITY = "quality"  # the offline crop-quality model: a numpy .npz made by `intentcrop train quality`
+GENERATION = "generation"  # an image-text-to-text VLM (Cropper's proposer): AutoModelForImageTextToText
 
 # transformers model_type -> role. Architectures are what a folder's config.json says it is.
 ARCHITECTURE_ROLES: dict[str, str] = {
@@ -32,6 +33,15 @@ ARCHITECTURE_ROLES: dict[str, str] = {
     "owlv2": GROUNDING,
     "clip": SCORING,
     "siglip": SCORING,
+    # image-text-to-text architectures a local VLM may have (Cropper); any other AutoModelForImageTextToText
+    # model_type loads too when given to the in-process VLM client directly
+    "llava": GENERATION,
+    "idefics3": GENERATION,
+    "smolvlm": GENERATION,
+    "qwen2_vl": GENERATION,
+    "qwen2_5_vl": GENERATION,
+    "paligemma": GENERATION,
+    "gemma3": GENERATION,
 }
 
 

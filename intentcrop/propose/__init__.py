@@ -10,6 +10,7 @@ from intentcrop.propose.geometry import (
     subject_windows,
 )
 from intentcrop.propose.proposer import GridProposer, Proposer
+from intentcrop.propose import cropper as _cropper  # noqa: F401,E402 (registers "cropper")
 
 __all__ = [
     "GridProposer", "Proposer", "contains_mask", "dedupe", "grid_anchors", "largest_ratio_window",

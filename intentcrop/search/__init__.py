@@ -2,5 +2,6 @@
 
 from intentcrop.search.consensus import ConsensusRefine
 from intentcrop.search.local import LocalSearch
+from intentcrop.search.cropper import CropperRefine
 
-__all__ = ["ConsensusRefine", "LocalSearch"]
+__all__ = ["ConsensusRefine", "CropperRefine", "LocalSearch"]

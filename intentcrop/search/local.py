@@ -3,9 +3,9 @@
 The proposal grid is coarse (GAIC bins are 1/12 of a side); a few rounds of moves that halve
 in size each round find the optimum between grid points. Moves keep every constraint the
 proposer honoured: inside the image, the asked ratio exact to the pixel, the grounded region
-inside, and the intent's min/max scale. This is also the feedback loop of Cropper's iterative
-refinement: whatever scorers the pipeline has (aesthetics, content similarity, area) judge each
-round's proposals and the next round starts from the winners.
+inside, and the intent's min/max scale. No model proposes here: the moves are geometric, judged by whatever
+scorers the pipeline has. (Cropper's iterative refinement, where a VLM proposes each round's crops from the
+scored ones, is the searcher "cropper_refine" in intentcrop.search.cropper.)
 """
 
 from __future__ import annotations
