@@ -1,4 +1,4 @@
-"""`intentcrop` command line: crop, eval, train, bench, serve."""
+"""`intentcrop` command line: crop, eval, train, bench, serve, world."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from intentcrop import __version__
 # Each subcommand lives in its own module exposing add_parser(subparsers) and run(args) -> int; the command
 # each module adds, so that only that module is imported to run it.
 COMMAND_MODULES = {"crop": "crop_cmd", "eval": "eval_cmd", "train": "train_cmd", "bench": "bench_cmd",
-                   "serve": "serve_cmd"}
+                   "serve": "serve_cmd", "world": "world_cmd"}
 SUBCOMMANDS = list(COMMAND_MODULES.values())
 
 
