@@ -247,9 +247,9 @@ class Pipeline:
                     if k == scorer.name or k.startswith(scorer.name + ".")}
 
         all_terms_by_scorer = [own_terms(candidates.breakdown, scorer) for scorer, _ in scorers]
-        # a scorer that did not move the score (weight 0, or the same total for every candidate: constant, or
-        # left out as inert) is never quoted in an explanation
-        moved = [weight != 0 and len(t.get("total", ())) > 1 and float(np.ptp(t["total"])) > 1e-12
+        # a scorer that did not move the score (weight 0, or the same total for every one of several candidates:
+        # constant, or left out as inert) is never quoted in an explanation
+        moved = [weight != 0 and (len(t.get("total", ())) < 2 or float(np.ptp(t["total"])) > 1e-12)
                  for (_, weight), t in zip(scorers, all_terms_by_scorer)]
         boxes = [candidates[idx].boxes()[0].round() for idx in chosen]
         focal = self._focal_points(ctx, boxes)
