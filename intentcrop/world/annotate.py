@@ -48,7 +48,6 @@ MOS + their preference + a little seeded noise, so they agree on what is good an
 
 from __future__ import annotations
 
-import math
 import zlib
 from dataclasses import dataclass, field
 from typing import Any

@@ -117,7 +117,8 @@ def test_a_vocabulary_that_knows_the_words_keeps_the_elements():
     assert {e.name: element_inert_reason(tokenizer, e, 77) for e in PROMPT_KNOWLEDGE} == \
         {e.name: None for e in PROMPT_KNOWLEDGE}
     # the same words cut to 8 tokens: both 'center' prompts keep only 'a photo with the main subject'
-    assert element_inert_reason(tokenizer, PROMPT_KNOWLEDGE[0], 8) == "its positive and negative prompts are the same tokens"
+    same = "its positive and negative prompts are the same tokens"
+    assert element_inert_reason(tokenizer, PROMPT_KNOWLEDGE[0], 8) == same
     # without 'harmonious', 'dull' and 'muddy' (spelt out), 'color' cannot be told apart
     color = next(e for e in PROMPT_KNOWLEDGE if e.name == "color")
     tokenizer = _WordTokenizer(words - {"harmonious", "dull", "muddy"})
