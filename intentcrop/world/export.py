@@ -27,7 +27,8 @@ gaicd format -- the loader `intentcrop.datasets.load_gaicd` reads it, `intentcro
     ratio                                        the asked ratio ("16:9") or null
     query_image, subject_mask                    paths relative to DIR (referring rows; a query image only for
                                                  a single target)
-    scene                                        {"seed", "objects": [{"shape", "colour", "size", "box"}]}
+    scene                                        {"seed", "objects": [{"shape", "colour", "size", "box"}],
+                                                 "labels" where the scene has them (Scene.labels)}
 """
 
 from __future__ import annotations
@@ -130,13 +131,15 @@ def gaicd_rows(n_scenes: int, seed: int, writer: ExportWriter) -> list[dict[str,
         scene = case.scene
         filename = writer.add_image(f"images/world-{scene.seed}.png", scene.image).split("/", 1)[1]
         r = None if ratio is None else parse_ratio(ratio)
+        scene_fields = {"seed": scene.seed, "objects": [o.to_dict() for o in scene.objects]}
+        if getattr(scene, "labels", None):  # composition / attribute labels, where the scene has them
+            scene_fields["labels"] = scene.labels
 
         def row(annotation, **fields) -> dict[str, Any]:
             return {"filename": filename, "width": scene.width, "height": scene.height, "split": "world",
                     "crops_xyxy": annotation.crops_xyxy.astype(int).tolist(),
                     "mos": [round(float(m), 2) for m in annotation.mos], "annotators": annotation.annotators,
-                    "ratio": ratio, **fields, "scene": {"seed": scene.seed, "objects": [o.to_dict() for o in
-                                                                                        scene.objects]}}
+                    "ratio": ratio, **fields, "scene": scene_fields}
 
         if scene.seed not in free_done:  # each scene's free-form row comes before its first referring row
             free_done.add(scene.seed)
