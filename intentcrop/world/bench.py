@@ -177,16 +177,17 @@ class _Method:
     def __init__(self, name: str, models: tuple[str, ...], device: str) -> None:
         self.name, self.models, self.device = name, models, device
         self._pipes: dict[tuple[str, bool], Any] = {}
-        self.uses_models = name == AUTO or self._takes_models(name)
+        # the world models this config has a stage for ("default" grounds with OWL-ViT but scores without CLIP)
+        self.models = models if name == AUTO else tuple(m for m in models if self._takes(name, m))
+        self.uses_models = bool(self.models)
 
-    def _takes_models(self, name: str) -> bool:
-        """Whether this pipeline config has a model-backed stage the world models can fill."""
+    def _takes(self, name: str, model: str) -> bool:
         from intentcrop.errors import IntentCropError
         from intentcrop.models.routing import model_overrides
         from intentcrop.pipeline import PIPELINE_CONFIGS
 
         try:
-            model_overrides(dict(PIPELINE_CONFIGS[name]), list(self.models), self.device)
+            model_overrides(dict(PIPELINE_CONFIGS[name]), [model], self.device)
         except IntentCropError:
             return False
         return True
@@ -270,7 +271,7 @@ def run_world_bench(n_scenes: int = DEFAULT_SCENES, seed: int = 0, models: tuple
                 for method in methods:
                     # a subject needs no model for the automatic choice; other methods may score with CLIP
                     with_models = runners[method].uses_models and not (intent == "subject" and method == AUTO)
-                    model_args = {"model": list(models), "device": device} if with_models else {}
+                    model_args = {"model": list(runners[method].models), "device": device} if with_models else {}
                     start = time.perf_counter()
                     try:
                         out = intentcrop.crop(case.scene.image, ratio=ratio, k=1, min_scale=min_scale,

@@ -320,3 +320,16 @@ def test_unknown_method_is_refused(capsys):
 
     assert main(["bench", "world", "--scenes", "1", "--method", "nope", "--quiet"]) == 2
     assert "unknown method nope" in capsys.readouterr().err
+
+
+@needs_models
+@pytest.mark.parametrize("method, roles", [("auto", 2), ("vlm", 2), ("default", 1), ("subject", 0)])
+def test_each_method_gets_the_world_models_it_has_stages_for(method, roles):
+    """'default' grounds with OWL-ViT but scores without CLIP: giving it the CLIP too would be refused, and giving
+    it none would reach for a pretrained OWL-ViT it cannot download."""
+    from intentcrop.world.bench import _Method
+
+    runner = _Method(method, tuple(str(p) for p in DEFAULT_MODELS), "cpu")
+    assert len(runner.models) == roles and runner.uses_models == (roles > 0)
+    if method == "default":
+        assert runner.models == (str(DEFAULT_MODELS[0]),)
