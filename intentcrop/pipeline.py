@@ -42,7 +42,7 @@ from intentcrop.io.image import open_image
 from intentcrop.propose.geometry import at_least, floor_size
 from intentcrop.propose.heads import keep_heads
 from intentcrop.registry import GROUNDERS, PROPOSERS, SCORERS, SEARCHERS
-from intentcrop.score.base import zscore
+from intentcrop.score.base import SCORER_WARNINGS, zscore
 from intentcrop.select import select_top_k
 from intentcrop.select.phrases import match_box
 from intentcrop.select.verdict import decide as decide_verdict
@@ -260,6 +260,10 @@ class Pipeline:
                     if k == scorer.name or k.startswith(scorer.name + ".")}
 
         all_terms_by_scorer = [own_terms(candidates.breakdown, scorer) for scorer, _ in scorers]
+        # a scorer that did not move the score (weight 0, or the same total for every one of several candidates:
+        # constant, or left out as inert) is never quoted in an explanation
+        moved = [weight != 0 and (len(t.get("total", ())) < 2 or float(np.ptp(t["total"])) > 1e-12)
+                 for (_, weight), t in zip(scorers, all_terms_by_scorer)]
         boxes = [candidates[idx].boxes()[0].round() for idx in chosen]
         focal = self._focal_points(ctx, boxes)
         results = []
@@ -271,7 +275,9 @@ class Pipeline:
             key = -1.0 if ratio is None else ratio
             per_ratio_rank[key] = per_ratio_rank.get(key, 0) + 1
             reasons: list[str] = []
-            for (scorer, _), all_terms in zip(scorers, all_terms_by_scorer):
+            for (scorer, _), all_terms, counts in zip(scorers, all_terms_by_scorer, moved):
+                if not counts:
+                    continue
                 extra = {"options": ctx.options} if _takes_options(scorer.explain) else {}
                 reasons += scorer.explain(own_terms(terms, scorer), all_terms, **extra)
             results.append(
@@ -434,8 +440,9 @@ class Pipeline:
         verdict = self.verdict(ctx, candidates, results)
         t5 = time.perf_counter()
         timings.update(load=t1 - t0, ground=t2 - t1, propose=t3 - t2, score=t4 - t3, select=t5 - t4, total=t5 - t0)
+        notes = list(dict.fromkeys(ctx.cache.get(SCORER_WARNINGS, [])))  # e.g. an inert scorer left out
         return CropOutput(results, candidates, ctx.grounding, (ctx.width, ctx.height), timings, ctx.options,
-                          warnings=warning_list,
+                          warnings=warning_list + [n for n in notes if n not in warning_list],
                           verdict=verdict.verdict if verdict else None,
                           verdict_reason=verdict.reason if verdict else None)
 
@@ -452,6 +459,24 @@ class Pipeline:
             return self.score(ctx, pool).scores[-len(rows):]
 
         return decide_verdict(ctx, candidates, results[0].box, results[0].score, score)
+
+    def score_boxes(self, image: Any, boxes: Any, intent: Intent | None = None,
+                    options: "Mapping[str, Any] | Defaults | None" = None,
+                    grounding: Grounding | None = None) -> np.ndarray:
+        """(N,) scores this pipeline's scorers give the given crops ((N, 4) xyxy, original pixels), the weighted
+        total `run` ranks its own candidates by (for GAICD-style ranking protocols). The intent is grounded as
+        `run` grounds it (or `grounding` is used, e.g. a CropOutput's); one not found is scored by the free-form
+        fallback, as `run` would crop it."""
+        intent = intent or Intent()
+        ctx = self.preprocess(image, intent, options)
+        ctx.grounding = self.ground(ctx) if grounding is None else grounding
+        if self.not_found(ctx) is not None and ctx.options.grounding.min_confidence > 0:
+            pipeline, fallback_intent = self.fallback(intent)
+            return pipeline.score_boxes(ctx.source, boxes, fallback_intent, options)
+        xyxy = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+        if len(xyxy) == 0:
+            return np.zeros(0)
+        return np.asarray(self.score(ctx, Candidates.from_xyxy(xyxy, source="given")).scores, dtype=np.float64)
 
     def __call__(self, image: Any, intent: Intent | None = None,
                  options: "Mapping[str, Any] | Defaults | None" = None) -> list[CropResult]:

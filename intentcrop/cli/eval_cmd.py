@@ -2,7 +2,8 @@
 
   intentcrop eval fcdb --data DIR --split dev [--method M ...] [--baselines] [--ratio-aware] [--limit N]
                        [--predictions FILE.jsonl] [--overwrite] [--json]
-  intentcrop eval gaicd --data DIR [--split test] [--limit N] [--use-text] [--json]
+  intentcrop eval gaicd --data DIR [--split test] [--limit N] [--use-text | --intent none|text|image|subject]
+                        [--pipeline NAME] [--model PATH ...] [--device D] [--json]
 """
 
 from __future__ import annotations
@@ -61,6 +62,13 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     gaicd.add_argument("--split", help="only rows with this split (default: all rows)")
     gaicd.add_argument("--pipeline", default="default", help="pipeline whose scorers rank the crops (default default)")
     gaicd.add_argument("--use-text", action="store_true", help="pass each image's description as the text intent")
+    gaicd.add_argument("--intent", choices=("none", "text", "image", "subject"), default=None,
+                       help="the intent each row gives: none (free-form, the default), text (= --use-text), image "
+                       "(its query_image file) or subject (its subject_mask file), as world exports write them")
+    gaicd.add_argument("--model", action="append", default=None, metavar="PATH",
+                       help="a model for the pipeline's model-backed stages (repeatable), e.g. the world's "
+                       "fixtures/world/owlvit and fixtures/world/clip")
+    gaicd.add_argument("--device", default=None, help="cpu, cuda, mps or auto for model-backed stages")
     gaicd.add_argument("--limit", type=int, metavar="N", help="only the first N images")
     gaicd.add_argument("--json", action="store_true", help="print the results as JSON instead of a table")
     p._benchmarks = {"fcdb": fcdb, "gaicd": gaicd}  # for printing the right usage on errors
@@ -144,8 +152,11 @@ def run_gaicd(args) -> int:
     except (IntentCropError, OSError) as exc:
         return _error(str(exc))
     try:
-        result = evaluate_gaicd(pipeline_scorer(args.pipeline, use_text=args.use_text), dataset,
-                                method=f"intentcrop:{args.pipeline}")
+        if args.use_text and args.intent not in (None, "text"):
+            return _error(f"--use-text and --intent {args.intent} ask for different intents; give one")
+        scorer = pipeline_scorer(args.pipeline, use_text=args.use_text, intent=args.intent, model=args.model,
+                                 device=args.device)
+        result = evaluate_gaicd(scorer, dataset, method=f"intentcrop:{args.pipeline}")
     except (IntentCropError, KeyError, ImportError) as exc:
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
         print(f"intentcrop eval: {message}", file=sys.stderr)

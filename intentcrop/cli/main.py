@@ -1,4 +1,4 @@
-"""`intentcrop` command line: crop, eval, train, bench, serve, batch, index."""
+"""`intentcrop` command line: crop, eval, train, bench, serve, batch, index, world."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from intentcrop import __version__
 # each module adds, so that only that module is imported to run it.
 COMMAND_MODULES = {"crop": "crop_cmd", "eval": "eval_cmd", "train": "train_cmd", "bench": "bench_cmd",
                    "serve": "serve_cmd", "batch": "batch_cmd",
-                   "index": "index_cmd"}
+                   "index": "index_cmd", "world": "world_cmd"}
 SUBCOMMANDS = list(COMMAND_MODULES.values())
 
 

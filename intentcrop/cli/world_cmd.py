@@ -1,4 +1,6 @@
-"""`intentcrop train world`: regenerate the world's OWL-ViT grounder and CLIP scorer from a seed.
+"""`intentcrop train world`: regenerate the world's OWL-ViT grounder and CLIP scorer from a seed; and
+`intentcrop world export --format gaicd --out DIR --scenes N --seed S [--overwrite]`: the world written out in a
+dataset's format (intentcrop.world.export; formats: its EXPORTERS).
 
 `intentcrop train` (cli/train_cmd.py) registers this target with `add_train_parser(train_subparsers)`; the
 module also runs on its own: `python -m intentcrop.cli.world_cmd --out fixtures/world --seed 0`. The world's
@@ -44,6 +46,50 @@ def add_train_parser(subparsers) -> argparse.ArgumentParser:
     _add_arguments(p)
     p.set_defaults(run=run)
     return p
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    """The top-level `intentcrop world` command (export)."""
+    from intentcrop.world.export import EXPORTERS
+
+    p = subparsers.add_parser(
+        "world", help="the synthetic world: write it out in a dataset's format",
+        description="Tools for the synthetic world of coloured shapes (its models: `intentcrop train world`, its "
+        "benchmark: `intentcrop bench world`).",
+        epilog="example:\n  intentcrop world export --format gaicd --out world-gaicd --scenes 20 --seed 0\n"
+        "  intentcrop eval gaicd --data world-gaicd --use-text",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.set_defaults(run=run_world)
+    actions = p.add_subparsers(dest="action", metavar="ACTION")
+    export = actions.add_parser(
+        "export", help="write seeded world scenes with the world annotator's scored crops in a dataset's format",
+        description="Write the benchmark's world cases (scenes, intents, the annotator's scored candidate crops and "
+        "annotators' crops) in a dataset's folder format, loadable by that dataset's loader.",
+    )
+    export.add_argument("--format", required=True, choices=sorted(EXPORTERS), help="folder format to write")
+    export.add_argument("--out", required=True, metavar="DIR", help="folder to write into")
+    export.add_argument("--scenes", type=int, default=20, help="benchmark scenes (default 20)")
+    export.add_argument("--seed", type=int, default=0, help="benchmark seed (the same scenes as `bench world`)")
+    export.add_argument("--overwrite", action="store_true", help="replace files the folder already has")
+    return p
+
+
+def run_world(args: argparse.Namespace) -> int:
+    if getattr(args, "action", None) != "export":
+        print("intentcrop world: choose an action, e.g. `intentcrop world export --format gaicd --out DIR`",
+              file=sys.stderr)
+        return 2
+    from intentcrop.errors import IntentCropError
+    from intentcrop.world.export import export
+
+    try:
+        report = export(args.format, args.out, args.scenes, args.seed, args.overwrite)
+    except (IntentCropError, OSError) as exc:
+        print(f"intentcrop world export: {exc}", file=sys.stderr)
+        return 1
+    print(json.dumps(report, indent=2))
+    return 0
 
 
 def run(args: argparse.Namespace) -> int:

@@ -1,7 +1,10 @@
 """GAICD-style crop-ranking data: `ROOT/annotations.jsonl` beside `ROOT/images/`.
 
 Rows are {"filename", "width", "height", "crops_xyxy": [[x1, y1, x2, y2], ...], "mos": [...]}, plus
-optional "split" and "text" (a description of the image, as ClipCrop's authors wrote it).
+optional "split" and "text" (a description of the image, as ClipCrop's authors wrote it). Any other field is kept
+in `GAICDSample.extra`; the world's exports (`intentcrop world export --format gaicd`, format in
+intentcrop.world.export) add "annotators" (several annotators' crops, `annotator_boxes`) and the intent's files
+"query_image" / "subject_mask" (paths relative to ROOT, read with `extra_path`).
 """
 
 from __future__ import annotations
@@ -30,10 +33,39 @@ class GAICDSample:
     split: str | None = None
     text: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    root: Path | None = None  # the dataset folder, for the paths in `extra`
 
     @property
     def crops(self) -> list[Box]:
         return [Box.from_xyxy(row) for row in self.crops_xyxy]
+
+    @property
+    def annotator_boxes(self) -> np.ndarray | None:
+        """(A, 4) annotators' crops from an "annotators" field ([{"box": [...]}, ...] or [[...], ...]), or None."""
+        people = self.extra.get("annotators")
+        if not people:
+            return None
+        try:
+            boxes = np.asarray([p["box"] if isinstance(p, dict) else p for p in people], dtype=np.float64)
+        except (KeyError, TypeError, ValueError):
+            raise DatasetError(f"{self.filename}: annotators must be boxes or {{'box': [x1, y1, x2, y2]}}") from None
+        if boxes.ndim != 2 or boxes.shape[1] != 4:
+            raise DatasetError(f"{self.filename}: annotators must be [x1, y1, x2, y2] boxes")
+        return boxes
+
+    def extra_path(self, key: str) -> Path | None:
+        """The file an extra field names (relative to the dataset folder), checked to exist inside it; None
+        when the row has no such field."""
+        value = self.extra.get(key)
+        if value is None:
+            return None
+        root = (self.root or self.image_path.parent.parent).resolve()
+        path = (root / str(value)).resolve()
+        if root not in path.parents:
+            raise DatasetError(f"{self.filename}: {key} {value!r} lies outside the dataset folder")
+        if not path.is_file():
+            raise DatasetError(f"{self.filename}: {key} file {path} does not exist")
+        return path
 
     def check_size(self) -> None:
         check_stored_size(self.image_path, self.width, self.height)
@@ -84,7 +116,7 @@ def load_gaicd(root: "str | Path", split: str | None = None, *, check_sizes: boo
             raise DatasetError(f"{where}: a crop has x2 < x1 or y2 < y1")
         extra = {k: v for k, v in row.items() if k not in _FIELDS + ("split", "text")}
         samples.append(GAICDSample(str(row["filename"]), images / str(row["filename"]), int(row["width"]),
-                                   int(row["height"]), crops, mos, row.get("split"), row.get("text"), extra))
+                                   int(row["height"]), crops, mos, row.get("split"), row.get("text"), extra, root))
     if split is not None and not samples:
         known = ", ".join(sorted(str(s) for s in splits_seen))
         raise DatasetError(f"split {split!r} has no rows in {annotations} (splits there: {known})")

@@ -26,6 +26,15 @@ class Scorer(Protocol):
         ...
 
 
+# ctx.cache key of the list of warnings scorers add for the call (a scorer left out as inert); the pipeline
+# puts them in CropOutput.warnings.
+SCORER_WARNINGS = "scorer_warnings"
+
+
+def add_scorer_warning(ctx: CropContext, message: str) -> None:
+    ctx.cached(SCORER_WARNINGS, list).append(message)
+
+
 def zscore(values: np.ndarray) -> np.ndarray:
     """Standardise within one image so scorers on different scales can be added."""
     values = np.asarray(values, dtype=np.float64)

@@ -11,7 +11,11 @@ tiny models can really learn, with exact ground truth:
                 crops, subject masks, benchmark cases
 * `tokenizer`   a CLIP BPE tokenizer over the vocabulary (vocab.json + merges.txt) and the processors
 * `bench`       `intentcrop bench world`: all-in, containment, exclusion, ratio error, IoU, framed, beside
-                the free-form and tight-box baselines
+                the free-form and tight-box baselines; per method (`--method`), IoU-Mean/Max over the
+                annotators' crops and Acc_1/5, Acc_1/10, SRCC, PCC against the MOS
+* `annotate`    the world's taste: GAIC-style scored candidate crops (MOS 1..5 from documented rules) and
+                4-8 annotators' crops per case
+* `export`      `intentcrop world export --format gaicd ...`: the world in a dataset's format (EXPORTERS)
 
 `intentcrop train world` (regenerate the tiny OWL-ViT and CLIP models from a seed) is `intentcrop.cli.world_cmd`.
 

@@ -24,6 +24,22 @@ Metrics, from the scene's exact masks, averaged over cases:
   iou         IoU of the crop with the targets' tight box
   framed      share of cases where the crop leaves a margin of at least FRAME_MARGIN of the target
               box's size on every side that is not the image's own border (a tight box never does)
+
+Against the world annotator (`intentcrop.world.annotate`: scored GAIC-style candidates and 4-8 annotators'
+crops per case and ratio):
+  iou_mean, iou_max   IoU of the crop with each annotator's crop, mean and best over the annotators
+                      (Horanyi-PR / TextCrop protocol)
+  acc1/5, acc1/10     for methods that score given crops (every pipeline config): the method's scores of the
+                      annotator's candidates (`Pipeline.score_boxes`) against their MOS, GAICD's Acc_1/N --
+                      whether its best candidate is among the N best by MOS
+  srcc, pcc           Spearman's and Pearson's correlation of those scores with the MOS
+  ms                  wall time of the method's crop call per case (the baselines': the free-form call)
+
+Methods (`methods=`, CLI `--method`, repeatable): "auto" (the default: the method `crop()` chooses for the
+intent, "vlm" for a text or query image, "subject" for a subject; its rows are labelled "conditioned", the
+reference) and every name in PIPELINE_CONFIGS, each run on the same cases in the same run. A method with no
+grounder for an intent (e.g. "subject" for a text) is listed in 'unsupported' and skipped for it. The 'tight
+box' baseline is the first method's grounding region.
 """
 
 from __future__ import annotations
@@ -56,7 +72,7 @@ class CaseResult:
     intent: str
     kind: str
     ratio: str | None
-    method: str  # "conditioned", "free-form", "tight box"
+    method: str  # "conditioned" (the automatic choice), a method name, "free-form", "tight box"
     metrics: dict[str, float]
     box: list[float]
     seed: int
@@ -122,24 +138,104 @@ def ratio_can_hold_targets(case: WorldCase, ratio: float) -> bool:
     return True
 
 
+AUTO = "auto"  # the method crop() chooses for the intent: the reference, labelled "conditioned"
+
+
+def method_names() -> tuple[str, ...]:
+    from intentcrop.pipeline import PIPELINE_CONFIGS
+
+    return (AUTO,) + tuple(PIPELINE_CONFIGS)
+
+
+def _label(method: str) -> str:
+    return "conditioned" if method == AUTO else method
+
+
+def annotator_metrics(box: Box, annotation: Any) -> dict[str, float]:
+    """IoU-Mean and IoU-Max of one crop over the annotators' crops."""
+    from intentcrop.metrics.overlap import iou_over_annotators
+
+    reduced = iou_over_annotators(np.array([box.to_list()]), [annotation.annotator_boxes])
+    return {"iou_mean": float(reduced["mean"][0]), "iou_max": float(reduced["max"][0])}
+
+
+def ranking_metrics(scores: np.ndarray | None, mos: np.ndarray) -> dict[str, float]:
+    """GAICD's Acc_1/5, Acc_1/10, SRCC and PCC of one case's scores of the candidates (NaN without scores)."""
+    from intentcrop.metrics.ranking import accuracy_at, correlations
+
+    nan = float("nan")
+    if scores is None or len(mos) < 10:
+        return {"acc1/5": nan, "acc1/10": nan, "srcc": nan, "pcc": nan}
+    srcc, pcc = correlations(scores, mos)
+    return {"acc1/5": float(accuracy_at(scores, mos, (1,), 5)[0]),
+            "acc1/10": float(accuracy_at(scores, mos, (1,), 10)[0]), "srcc": srcc, "pcc": pcc}
+
+
+class _Method:
+    """One method's pipeline per intent kind, built as `intentcrop.crop` builds it, to score given crops."""
+
+    def __init__(self, name: str, models: tuple[str, ...], device: str) -> None:
+        self.name, self.models, self.device = name, models, device
+        self._pipes: dict[tuple[str, bool], Any] = {}
+        # the world models this config has a stage for ("default" grounds with OWL-ViT but scores without CLIP)
+        self.models = models if name == AUTO else tuple(m for m in models if self._takes(name, m))
+        self.uses_models = bool(self.models)
+
+    def _takes(self, name: str, model: str) -> bool:
+        from intentcrop.errors import IntentCropError
+        from intentcrop.models.routing import model_overrides
+        from intentcrop.pipeline import PIPELINE_CONFIGS
+
+        try:
+            model_overrides(dict(PIPELINE_CONFIGS[name]), [model], self.device)
+        except IntentCropError:
+            return False
+        return True
+
+    def pipeline(self, intent: Any, with_models: bool):
+        from intentcrop.api import choose_method
+        from intentcrop.models.routing import model_overrides
+        from intentcrop.pipeline import PIPELINE_CONFIGS, create_pipeline
+
+        name = choose_method(intent) if self.name == AUTO else self.name
+        key = (name, with_models)
+        if key not in self._pipes:
+            overrides = model_overrides(dict(PIPELINE_CONFIGS[name]), list(self.models), self.device) \
+                if with_models else {}
+            self._pipes[key] = create_pipeline(name, **overrides)
+        return self._pipes[key]
+
+
 def run_world_bench(n_scenes: int = DEFAULT_SCENES, seed: int = 0, models: tuple[str, ...] | None = None,
                     intents: tuple[str, ...] = INTENTS, device: str = "cpu",
                     min_scale: float | None = None,
-                    progress: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """Crop every case every way; returns {'rows': per-case results, 'summary': table rows, 'seconds'}."""
+                    progress: Callable[[str], None] | None = None,
+                    methods: tuple[str, ...] = (AUTO,)) -> dict[str, Any]:
+    """Crop every case every way; returns {'rows': per-case results, 'summary': table rows, 'seconds', ...}."""
     import intentcrop
+    from intentcrop.api import make_intent
     from intentcrop.core.intent import parse_ratio
+    from intentcrop.errors import IntentCropError
+    from intentcrop.world.annotate import annotate_case
 
+    known = method_names()
+    methods = tuple(dict.fromkeys(methods)) or (AUTO,)
+    unknown = [m for m in methods if m not in known]
+    if unknown:
+        raise IntentCropError(f"unknown method(s) {', '.join(unknown)}; known: {', '.join(known)}")
     # world objects are 12-32% of the short side: the free-form 0.5 would keep half of each side, neighbours included
     min_scale = defaults.DEFAULTS.grounded_min_scale if min_scale is None else min_scale
     models = tuple(str(m) for m in (models or DEFAULT_MODELS))
     for m in models:
         if not Path(m).exists():
             raise FileNotFoundError(f"world model folder {m} is missing; train it with `intentcrop train world`")
+    runners = {m: _Method(m, models, device) for m in methods}
     extra = int(round(n_scenes * RELATION_SHARE))
     cases = benchmark_cases(n_scenes, seed=seed) + relation_cases(extra, seed=seed) + position_cases(extra, seed=seed)
     rows: list[CaseResult] = []
     impossible: list[dict[str, Any]] = []  # asked ratios no crop holding the targets can meet (skipped)
+    unsupported: dict[str, list[str]] = {}  # method -> intents it has no grounder for
+    annotations: list[dict[str, Any]] = []
     t0 = time.time()
     for ci, case in enumerate(cases):
         ratio_label = RATIOS[ci % len(RATIOS)]
@@ -149,39 +245,76 @@ def run_world_bench(n_scenes: int = DEFAULT_SCENES, seed: int = 0, models: tuple
                 impossible.append({"intent": "all", "seed": case.scene.seed, "ratio": ratio,
                                    "text": case.referral.text})
                 continue
+            annotation = annotate_case(case, r, seed=seed)
+            annotations.append({"seed": case.scene.seed, "text": case.referral.text, "ratio": ratio,
+                                "candidates": len(annotation.mos), "best_mos": float(annotation.mos.max()),
+                                "annotators": annotation.annotators})
 
-            def record(intent: str, method: str, box: Box) -> None:
-                rows.append(CaseResult(intent, case.referral.kind, ratio, method, crop_metrics(case, box, r),
+            def record(intent: str, method: str, box: Box, seconds: float | None,
+                       scores: np.ndarray | None = None) -> None:
+                metrics = crop_metrics(case, box, r)
+                metrics.update(annotator_metrics(box, annotation))
+                metrics.update(ranking_metrics(scores, annotation.mos))
+                metrics["ms"] = float("nan") if seconds is None else 1000.0 * seconds
+                rows.append(CaseResult(intent, case.referral.kind, ratio, method, metrics,
                                        [round(v, 1) for v in box.to_list()], case.scene.seed, case.referral.text))
 
+            start = time.perf_counter()
             free = intentcrop.crop(case.scene.image, ratio=ratio, k=1)[0].box
+            free_seconds = time.perf_counter() - start
             for intent in intents:
                 args = _intent_args(case, intent)
                 if args is None:
                     continue
-                model_args = {} if intent == "subject" else {"model": list(models), "device": device}
-                try:
-                    out = intentcrop.crop(case.scene.image, ratio=ratio, k=1, min_scale=min_scale,
-                                          return_output=True, **args, **model_args)
-                except InvalidIntentError:  # e.g. a tall subject at 16:9 in a portrait image: no crop can hold it
-                    impossible.append({"intent": intent, "seed": case.scene.seed, "ratio": ratio,
-                                       "text": case.referral.text})
+                first_region: Box | None = None
+                done = False
+                for method in methods:
+                    # a subject needs no model for the automatic choice; other methods may score with CLIP
+                    with_models = runners[method].uses_models and not (intent == "subject" and method == AUTO)
+                    model_args = {"model": list(runners[method].models), "device": device} if with_models else {}
+                    start = time.perf_counter()
+                    try:
+                        out = intentcrop.crop(case.scene.image, ratio=ratio, k=1, min_scale=min_scale,
+                                              return_output=True, **args, **model_args,
+                                              **({} if method == AUTO else {"method": method}))
+                    except InvalidIntentError:  # e.g. a tall subject at 16:9 in a portrait image: none can hold it
+                        impossible.append({"intent": intent, "seed": case.scene.seed, "ratio": ratio,
+                                           "text": case.referral.text,
+                                           **({} if method == AUTO else {"method": method})})
+                        continue
+                    except IntentCropError as exc:  # this method has no grounder for the intent
+                        if "no grounder" not in str(exc):
+                            raise
+                        if intent not in unsupported.setdefault(method, []):
+                            unsupported[method].append(intent)
+                        continue
+                    seconds = time.perf_counter() - start
+                    intent_obj = make_intent(ratio=ratio, k=1, min_scale=min_scale, **args)
+                    pipe = runners[method].pipeline(intent_obj, with_models=with_models)
+                    scores = pipe.score_boxes(case.scene.image, annotation.crops_xyxy, intent_obj,
+                                              grounding=out.grounding)
+                    record(intent, _label(method), out.results[0].box, seconds, scores)
+                    if not done:
+                        done = True
+                        region = out.grounding.region if out.grounding is not None else None
+                        first_region = region if region is not None else Box(0, 0, case.scene.width,
+                                                                             case.scene.height)
+                if not done:
                     continue
-                record(intent, "conditioned", out.results[0].box)
-                record(intent, "free-form", free)
-                region = out.grounding.region if out.grounding is not None else None
-                record(intent, "tight box", region if region is not None else Box(0, 0, case.scene.width,
-                                                                                    case.scene.height))
+                record(intent, "free-form", free, free_seconds)
+                record(intent, "tight box", first_region, None)
         if progress is not None and ((ci + 1) % 10 == 0 or ci + 1 == len(cases)):
             progress(f"bench world: {ci + 1}/{len(cases)} cases ({time.time() - t0:.0f}s)")
-    return {"rows": rows, "summary": summarize(rows), "seconds": round(time.time() - t0, 1),
-            "cases": len(cases), "seed": seed, "models": list(models), "impossible": impossible}
+    return {"rows": rows, "summary": summarize(rows, methods), "seconds": round(time.time() - t0, 1),
+            "cases": len(cases), "seed": seed, "models": list(models), "methods": list(methods),
+            "impossible": impossible, "unsupported": unsupported, "annotations": annotations}
 
 
 METRICS = ("all_in", "contain", "exclude", "ratio_err", "iou", "framed")
+FIELD_METRICS = ("iou_mean", "iou_max", "acc1/5", "acc1/10", "srcc", "pcc", "ms")  # the field's protocols
 
 
-def summarize(rows: list[CaseResult]) -> list[dict[str, Any]]:
+def summarize(rows: list[CaseResult], methods: tuple[str, ...] = (AUTO,)) -> list[dict[str, Any]]:
     """Mean metrics per (intent, ratio or not, method), then per text kind for the conditioned text crops."""
     groups: dict[tuple, list[CaseResult]] = {}
     for r in rows:
@@ -191,12 +324,14 @@ def summarize(rows: list[CaseResult]) -> list[dict[str, Any]]:
     out = []
     for (intent, ratio, kind, method), rs in groups.items():
         row: dict[str, Any] = {"intent": intent, "ratio": ratio, "kind": kind, "method": method, "n": len(rs)}
-        for m in METRICS:
-            vals = np.array([x.metrics[m] for x in rs], dtype=np.float64)
+        for m in METRICS + FIELD_METRICS:
+            vals = np.array([x.metrics.get(m, np.nan) for x in rs], dtype=np.float64)
             vals = vals[~np.isnan(vals)]
-            row[m] = round(float(vals.mean()), 3) if len(vals) else None
+            row[m] = (round(float(vals.mean()), 1 if m == "ms" else 3)) if len(vals) else None
         out.append(row)
-    order = {"conditioned": 0, "free-form": 1, "tight box": 2}
+    labels = [_label(m) for m in methods]
+    order = {label: i for i, label in enumerate(labels)}
+    order.update({"free-form": len(labels), "tight box": len(labels) + 1})
     kinds = {"all": 0, "attribute": 1, "size": 2, "count": 3, "group": 4, "relation": 5, "position": 6}
     out.sort(key=lambda r: (INTENTS.index(r["intent"]), r["ratio"] != "free", kinds.get(r["kind"], 9),
                             order.get(r["method"], 9)))
@@ -204,11 +339,11 @@ def summarize(rows: list[CaseResult]) -> list[dict[str, Any]]:
 
 
 def format_table(summary: list[dict[str, Any]]) -> str:
-    head = ["intent", "ratio", "kind", "method", "n"] + list(METRICS)
+    head = ["intent", "ratio", "kind", "method", "n"] + list(METRICS) + list(FIELD_METRICS)
     lines = [head]
     for r in summary:
         lines.append([str(r[h]) if h in ("intent", "ratio", "kind", "method", "n") else
-                      ("-" if r[h] is None else f"{r[h]:.3f}") for h in head])
+                      ("-" if r.get(h) is None else f"{r[h]:.1f}" if h == "ms" else f"{r[h]:.3f}") for h in head])
     widths = [max(len(line[i]) for line in lines) for i in range(len(head))]
     text = ["  ".join(c.ljust(w) for c, w in zip(line, widths)) for line in lines]
     text.insert(1, "  ".join("-" * w for w in widths))
@@ -224,4 +359,5 @@ def write_json(result: dict[str, Any], path: str | Path) -> None:
     Path(path).write_text(json.dumps(data, indent=1))
 
 
-__all__ = ["CaseResult", "crop_metrics", "format_table", "run_world_bench", "summarize", "write_json"]
+__all__ = ["AUTO", "CaseResult", "FIELD_METRICS", "annotator_metrics", "crop_metrics", "format_table", "method_names",
+           "ranking_metrics", "run_world_bench", "summarize", "write_json"]

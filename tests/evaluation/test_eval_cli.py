@@ -88,7 +88,7 @@ def test_gaicd_unknown_pipeline_is_an_error(gaicd_mini_dir, capsys):
 
 
 def test_gaicd_table(gaicd_mini_dir, monkeypatch, capsys):
-    monkeypatch.setattr("intentcrop.evaluation.pipeline_scorer", lambda name, use_text=False: (lambda s: s.mos))
+    monkeypatch.setattr("intentcrop.evaluation.pipeline_scorer", lambda name, **kwargs: (lambda s: s.mos))
     assert run_eval(["gaicd", "--data", str(gaicd_mini_dir), "--limit", "2"]) == 0
     out = capsys.readouterr().out
     assert "GAICD, 2 images" in out and "acc/5" in out and "wacc/10" in out

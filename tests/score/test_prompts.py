@@ -35,7 +35,10 @@ def test_element_score_is_a_two_way_softmax():
     [(("composition", "aesthetics"), "clip_prompts", COMPOSITION + AESTHETICS + ["composition", "aesthetics"]),
      (("composition",), "clip_composition", COMPOSITION), ("aesthetics", "clip_aesthetics", AESTHETICS)],
 )
-def test_scorer_terms(tiny_models, groups, name, elements):
+def test_scorer_terms(tiny_models, groups, name, elements, monkeypatch):
+    # the tiny random CLIP's vocabulary lacks the prompt words, so its prompts would be left out as inert; these
+    # are the terms of a model that encodes them
+    monkeypatch.setattr("intentcrop.score.prompts.inert_elements", lambda encoder, elements: {})
     rng = np.random.default_rng(0)
     image = Image.fromarray(rng.integers(0, 255, (90, 160, 3), dtype=np.uint8))
     xyxy = np.array([[0, 0, 160, 90], [10, 5, 100, 80], [60, 0, 160, 60], [30, 30, 90, 90]], dtype=float)
@@ -63,3 +66,95 @@ def test_explanation_names_the_standout_element():
 def test_unknown_group():
     with pytest.raises(ValueError, match="unknown prompt groups"):
         ClipPromptScorer(groups=("style",))
+
+
+# -- inert prompts: the model cannot encode them ---------------------------------------------------------------
+
+WORLD_CLIP = __import__("pathlib").Path(__file__).resolve().parents[2] / "fixtures" / "world" / "clip"
+needs_world_clip = pytest.mark.skipif(not WORLD_CLIP.exists(), reason="fixtures/world/clip absent")
+
+
+@needs_world_clip
+def test_world_clip_cannot_encode_the_prompts():
+    """The world CLIP's 16 tokens cut both 'center' prompts to the same ids; the other elements' telling words
+    ('harmonious', 'muddy', ...) are not in its vocabulary."""
+    from transformers import AutoTokenizer
+
+    from intentcrop.score.prompts import element_inert_reason
+
+    tokenizer = AutoTokenizer.from_pretrained(str(WORLD_CLIP))
+    reasons = {e.name: element_inert_reason(tokenizer, e, 16) for e in PROMPT_KNOWLEDGE}
+    assert reasons["center"] == "its positive and negative prompts are the same tokens"
+    assert all(r is not None for r in reasons.values())
+    assert "unknown" in reasons["color"]
+
+
+class _WordTokenizer:
+    """A tokenizer that knows `known` words as one token each and spells every other word letter by letter."""
+
+    unk_token = None
+
+    def __init__(self, known):
+        self.known = set(known)
+
+    def tokenize(self, word):
+        from intentcrop.score.prompts import _words
+
+        return [p for w in _words(word) for p in ([w] if w in self.known else list(w))]
+
+    def __call__(self, text, truncation=False, max_length=None):
+        body = [sum(map(ord, p)) * 31 + len(p) for p in self.tokenize(text)]
+        if truncation and max_length:  # as CLIP's tokenizers cut: the start and end tokens stay
+            body = body[: max_length - 2]
+        return {"input_ids": [0] + body + [1]}
+
+
+def test_a_vocabulary_that_knows_the_words_keeps_the_elements():
+    from intentcrop.score.prompts import _words, element_inert_reason
+
+    words = {w for e in PROMPT_KNOWLEDGE for text in (e.positive, e.negative) for w in _words(text)}
+    tokenizer = _WordTokenizer(words)
+    assert {e.name: element_inert_reason(tokenizer, e, 77) for e in PROMPT_KNOWLEDGE} == \
+        {e.name: None for e in PROMPT_KNOWLEDGE}
+    # the same words cut to 8 tokens: both 'center' prompts keep only 'a photo with the main subject'
+    same = "its positive and negative prompts are the same tokens"
+    assert element_inert_reason(tokenizer, PROMPT_KNOWLEDGE[0], 8) == same
+    # without 'harmonious', 'dull' and 'muddy' (spelt out), 'color' cannot be told apart
+    color = next(e for e in PROMPT_KNOWLEDGE if e.name == "color")
+    tokenizer = _WordTokenizer(words - {"harmonious", "dull", "muddy"})
+    assert "unknown" in element_inert_reason(tokenizer, color, 77)
+    # one unknown telling word of four is not most of them
+    rule = next(e for e in PROMPT_KNOWLEDGE if e.name == "rule_of_thirds")
+    assert element_inert_reason(_WordTokenizer(words - {"composed"}), rule, 77) is None
+
+
+@needs_world_clip
+def test_inert_scorer_is_left_out_with_a_warning_and_never_explains():
+    from intentcrop.core.context import CropContext
+    from intentcrop.score.base import SCORER_WARNINGS
+
+    rng = np.random.default_rng(1)
+    image = Image.fromarray(rng.integers(0, 255, (96, 128, 3), dtype=np.uint8))
+    xyxy = np.array([[0, 0, 128, 96], [10, 5, 100, 80], [60, 0, 128, 60]], dtype=float)
+    ctx = CropContext(image=image, intent=Intent())
+    scorer = ClipPromptScorer(model=str(WORLD_CLIP), groups=("composition",))
+    terms = scorer.score(ctx, Candidates.from_xyxy(xyxy))
+    assert set(terms) == {"total"} and not terms["total"].any()
+    assert len(ctx.cache[SCORER_WARNINGS]) == 1 and "clip_composition scorer was left out" in \
+        ctx.cache[SCORER_WARNINGS][0]
+
+
+@needs_world_clip
+def test_world_vlm_crop_warns_and_its_explanation_quotes_no_prompt():
+    import intentcrop
+    from intentcrop.world.referring import benchmark_cases
+
+    case = benchmark_cases(1, seed=0)[0]
+    owlvit = WORLD_CLIP.parent / "owlvit"
+    out = intentcrop.crop(case.scene.image, text=case.referral.text, k=2, return_output=True,
+                          model=[str(owlvit), str(WORLD_CLIP)], device="cpu")
+    assert any("clip_composition scorer was left out" in w for w in out.warnings)
+    assert any("clip_aesthetics scorer was left out" in w for w in out.warnings)
+    praise = [e.praise for e in PROMPT_KNOWLEDGE]
+    for result in out.results:
+        assert result.explanation and not any(p in result.explanation for p in praise)

@@ -261,3 +261,75 @@ def test_clip_options_given_per_call_reach_the_scorer():
                             options={"clip_exact_max_candidates": 100000, "clip_batch_size": 64})
     key = "clip_text.similarity"
     assert not np.allclose(pooled.candidates.breakdown[key], exact.candidates.breakdown[key])
+
+
+# -- the method axis and the field's metrics ------------------------------------------------------------------
+
+
+def test_annotator_ious_hand_checked():
+    from types import SimpleNamespace
+
+    from intentcrop.world.bench import annotator_metrics
+
+    # annotators: the same box (IoU 1) and one half overlapping it (IoU 50/150 = 1/3)
+    annotation = SimpleNamespace(annotator_boxes=np.array([[0, 0, 10, 10], [5, 0, 15, 10]], dtype=float))
+    m = annotator_metrics(Box(0, 0, 10, 10), annotation)
+    assert m["iou_max"] == pytest.approx(1.0) and m["iou_mean"] == pytest.approx((1 + 1 / 3) / 2)
+
+
+def test_ranking_metrics_hand_checked():
+    from intentcrop.world.bench import ranking_metrics
+
+    mos = np.arange(12, dtype=float)  # crop 11 is the best, crop 0 the worst
+    perfect = ranking_metrics(mos.copy(), mos)
+    assert perfect == {"acc1/5": 1.0, "acc1/10": 1.0, "srcc": pytest.approx(1.0), "pcc": pytest.approx(1.0)}
+    scores = mos.copy()
+    scores[5] = 100.0  # the method's favourite is the 7th best: outside the top 5, inside the top 10
+    m = ranking_metrics(scores, mos)
+    # Spearman: crop 5 moves 6 ranks up, crops 6..11 one rank down each: sum d^2 = 36 + 6
+    assert m["acc1/5"] == 0.0 and m["acc1/10"] == 1.0 and m["srcc"] == pytest.approx(1 - 6 * 42 / (12 * 143))
+    assert all(math.isnan(v) for v in ranking_metrics(None, mos).values())
+
+
+def test_bench_with_two_methods_adds_the_field_columns(capsys):
+    """Two methods on the same 3 scenes (subject intents: no model needed, fast) give their own rows with every
+    new column, and the reference's rows stay labelled 'conditioned'."""
+    from intentcrop.cli.main import main
+    from intentcrop.world.bench import FIELD_METRICS
+
+    assert main(["bench", "world", "--scenes", "3", "--seed", "0", "--intent", "subject", "--method", "auto",
+                 "--method", "default", "--quiet"]) == 0
+    import re
+
+    lines = capsys.readouterr().out.splitlines()
+    cells = lambda line: re.split(r"\s{2,}", line.strip())  # noqa: E731 - 'tight box' holds one space
+    head = cells(lines[0])
+    assert head[-len(FIELD_METRICS):] == list(FIELD_METRICS)
+    methods = [cells(line)[3] for line in lines[2:] if line.startswith("subject")]
+    assert methods[:4] == ["conditioned", "default", "free-form", "tight box"]
+    row = next(cells(line) for line in lines[2:] if line.startswith("subject") and " default " in line)
+    values = dict(zip(head, row))
+    for name in FIELD_METRICS:
+        assert values[name] != "-", name
+    assert 0.0 <= float(values["iou_mean"]) <= float(values["iou_max"]) <= 1.0
+    assert -1.0 <= float(values["srcc"]) <= 1.0 and float(values["ms"]) > 0
+
+
+def test_unknown_method_is_refused(capsys):
+    from intentcrop.cli.main import main
+
+    assert main(["bench", "world", "--scenes", "1", "--method", "nope", "--quiet"]) == 2
+    assert "unknown method nope" in capsys.readouterr().err
+
+
+@needs_models
+@pytest.mark.parametrize("method, roles", [("auto", 2), ("vlm", 2), ("default", 1), ("subject", 0)])
+def test_each_method_gets_the_world_models_it_has_stages_for(method, roles):
+    """'default' grounds with OWL-ViT but scores without CLIP: giving it the CLIP too would be refused, and giving
+    it none would reach for a pretrained OWL-ViT it cannot download."""
+    from intentcrop.world.bench import _Method
+
+    runner = _Method(method, tuple(str(p) for p in DEFAULT_MODELS), "cpu")
+    assert len(runner.models) == roles and runner.uses_models == (roles > 0)
+    if method == "default":
+        assert runner.models == (str(DEFAULT_MODELS[0]),)
