@@ -47,7 +47,8 @@ from intentcrop.select import select_top_k
 from intentcrop.select.phrases import match_box
 from intentcrop.select.verdict import decide as decide_verdict
 
-# Named pipelines (the methods of `intentcrop.crop(method=...)`). Each scorer entry is (registered name, weight,
+# Named pipelines (the methods of `intentcrop.crop(method=...)`); "summary" is the one line users see (the service's
+# GET /methods, the web page's method list). Each scorer entry is (registered name, weight,
 # constructor arguments); with several scorers each one's total is z-scored within the image, then weighted.
 # "options" (optional) override fields of intentcrop.defaults.Defaults for this pipeline; a call's options
 # override them in turn. Weights and options were chosen on the world benchmark's tuning seeds 1 and 2
@@ -56,6 +57,7 @@ PIPELINE_CONFIGS: dict[str, dict[str, Any]] = {
     # Offline, no downloads: the learned crop-quality model (a missing or unreadable model file raises
     # ModelNotAvailableError saying how to train one; the scorer "heuristic" is the model-free alternative).
     "default": {
+        "summary": "offline learned crop quality over grid candidates, with box voting (no downloads)",
         "proposer": ("grid", {}),
         "grounders": {"text": ("owlvit", {}), "query_image": ("owlvit", {}), "subject": ("subject", {})},
         "scorers": [("quality", 1.0, {})],
@@ -65,6 +67,7 @@ PIPELINE_CONFIGS: dict[str, dict[str, Any]] = {
     # small subject becomes the picture's subject instead of a detail of the free-form crop, and what else the
     # crop holds (isolation), so the room around the subject goes to background rather than to its neighbours.
     "subject": {
+        "summary": "keeps the given subject whole and makes it the picture's subject",
         "proposer": ("grid", {}),
         "grounders": {"subject": ("subject", {})},
         "scorers": [
@@ -84,6 +87,7 @@ PIPELINE_CONFIGS: dict[str, dict[str, Any]] = {
     # eye-catching things out) carries most weight, framing keeps the region's fill in range, what was asked for
     # comes next, and quality (which likes large crops), composition and aesthetics break ties.
     "vlm": {
+        "summary": "text or query-image intents: OWL-ViT grounding verified by CLIP, then CLIP and framing scores",
         "proposer": ("grid", {}),
         "grounders": {"text": ("owlvit", {"verify": True}), "query_image": ("owlvit", {"verify": True}),
                       "subject": ("subject", {})},
@@ -104,12 +108,20 @@ PIPELINE_CONFIGS: dict[str, dict[str, Any]] = {
     # or the environment (INTENTCROP_VLM_URL, INTENTCROP_VLM_MODEL, OPENAI_API_KEY). A VLM that fails gives the
     # default method's crop with a warning (Pipeline.run).
     "cropper": {
+        "summary": "Cropper: a vision-language model proposes crops from retrieved examples and refines them",
         "proposer": ("cropper", {}),
         "grounders": {"text": ("deferred", {}), "subject": ("subject", {})},  # the VLM reads the text itself
         "scorers": [("quality", 1.0, {}), ("content", 1.0, {}), ("area", 0.5, {})],
         "searcher": ("cropper_refine", {}),
     },
 }
+
+
+def describe_methods() -> list[dict[str, Any]]:
+    """Every method with its one-line summary and the intents it can take (JSON-serialisable)."""
+    return [{"name": name, "summary": config.get("summary", ""),
+             "intents": ["free-form", *sorted(k.replace("_", " ") for k in config.get("grounders", {}))]}
+            for name, config in PIPELINE_CONFIGS.items()]
 
 
 @dataclass

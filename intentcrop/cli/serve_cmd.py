@@ -61,6 +61,8 @@ def add_parser(subparsers):
                          help="largest fetched image (default 20 MB)")
     sources.add_argument("--url-timeout", type=_positive(float), default=15,
                          help="seconds for a whole fetch, redirects included (default 15)")
+    sources.add_argument("--url-ca", metavar="FILE",
+                         help="PEM certificates to trust for https image URLs besides the system's (a private CA)")
     p.set_defaults(run=run)
     return p
 
@@ -71,7 +73,7 @@ def app_config(args) -> dict:
     if args.allow_url:
         url_policy = {"allow_hosts": list(args.allow_url), "allow_networks": list(args.allow_network),
                       "max_bytes": int(args.url_max_mb * 1024 * 1024), "total_timeout": args.url_timeout,
-                      "timeout": min(5.0, args.url_timeout)}
+                      "timeout": min(5.0, args.url_timeout), "ca_file": args.url_ca}
     return dict(max_upload_bytes=int(args.max_upload_mb * 1024 * 1024), max_concurrent=args.max_concurrent,
                 max_queue=args.max_queue, body_timeout=args.body_timeout, request_timeout=args.request_timeout,
                 models=list(args.model or []), method=args.method, device=args.device,

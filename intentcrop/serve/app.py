@@ -248,7 +248,7 @@ def create_app(max_upload_bytes: int = MAX_UPLOAD_BYTES, max_concurrent: int = M
     from intentcrop.io.image import encode_image, load_image, read_metadata
     from intentcrop.pipeline import PIPELINE_CONFIGS
     from intentcrop.serve.fetch import UrlFetchError, UrlRefused, fetch_url
-    from intentcrop.serve.schemas import CropResponse, ErrorBody, Health, Readiness
+    from intentcrop.serve.schemas import CropResponse, ErrorBody, Health, Methods, Readiness
 
     for name, value in (("max_upload_bytes", max_upload_bytes), ("max_concurrent", max_concurrent),
                         ("body_timeout", body_timeout), ("request_timeout", request_timeout)):
@@ -299,6 +299,12 @@ def create_app(max_upload_bytes: int = MAX_UPLOAD_BYTES, max_concurrent: int = M
     @app.get("/health", response_model=Health)
     def health() -> dict[str, Any]:
         return {"status": "ok", "version": __version__}
+
+    @app.get("/methods", response_model=Methods)
+    def methods() -> dict[str, Any]:
+        from intentcrop.pipeline import describe_methods
+
+        return {"default": state.method, "methods": describe_methods()}
 
     @app.get("/ready", response_model=Readiness, responses={503: {"model": Readiness}})
     def ready() -> Any:

@@ -7,7 +7,8 @@ Each fetch is checked where a server-side request forgery would slip through:
 * the address, at connect time: the host is resolved once, every address is checked (no loopback, link-local,
   private, multicast, reserved or unspecified ones unless their network is in `allow_networks`), and the socket
   connects to the checked address itself -- a DNS answer that changes between check and connect (rebinding)
-  cannot move it elsewhere; TLS still verifies the certificate against the host name;
+  cannot move it elsewhere; TLS still verifies the certificate chain (the system's store, plus `ca_file` when
+  given) and the host name;
 * redirects are followed by hand, at most `max_redirects`, each new URL checked as the first was;
 * size: a `Content-Length` over `max_bytes` is refused before the body is read, and the body is counted as it
   arrives; time: each socket operation has `timeout` seconds and the whole fetch `total_timeout`.
@@ -44,9 +45,17 @@ class UrlPolicy:
     timeout: float = 5.0  # seconds per socket operation
     total_timeout: float = 15.0  # seconds for the whole fetch, redirects included
     max_redirects: int = 3
+    # extra certificates to trust for https (e.g. a company CA); the system's store is always trusted too
+    ca_file: str | None = None
 
     def __post_init__(self) -> None:
         self.networks = [ipaddress.ip_network(n, strict=False) for n in self.allow_networks]
+        self.tls = ssl.create_default_context()  # built once: a bad ca_file fails at start-up, not per request
+        if self.ca_file:
+            try:
+                self.tls.load_verify_locations(cafile=self.ca_file)
+            except (OSError, ssl.SSLError) as exc:
+                raise ValueError(f"ca_file {self.ca_file!r}: not a readable PEM certificate file ({exc})") from None
 
     def host_allowed(self, host: str) -> bool:
         host = host.lower().rstrip(".")
@@ -122,7 +131,7 @@ class _CheckedHTTP(http.client.HTTPConnection):
 
 class _CheckedHTTPS(http.client.HTTPSConnection):
     def __init__(self, host: str, port: int, policy: UrlPolicy, timeout: float) -> None:
-        super().__init__(host, port, timeout=timeout, context=ssl.create_default_context())
+        super().__init__(host, port, timeout=timeout, context=policy.tls)
         self.policy = policy
 
     def connect(self) -> None:
@@ -170,6 +179,9 @@ def fetch_url(url: str, policy: UrlPolicy) -> bytes:
             return b"".join(chunks)
         except (socket.timeout, TimeoutError):
             raise UrlFetchError(f"url {url[:200]!r}: timed out") from None
+        except ssl.SSLCertVerificationError as exc:
+            raise UrlFetchError(f"url {url[:200]!r}: its TLS certificate is not trusted ({exc.verify_message}); "
+                                "a private CA can be trusted with --url-ca FILE") from None
         except (OSError, http.client.HTTPException) as exc:
             raise UrlFetchError(f"url {url[:200]!r}: cannot fetch ({exc})") from None
         finally:

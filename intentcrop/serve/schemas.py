@@ -93,6 +93,18 @@ class Health(_Model):
     version: str
 
 
+class MethodInfo(_Model):
+    name: str = Field(description="the value of the `method` field")
+    summary: str = Field("", description="what the method does, in a line")
+    intents: list[str] = Field(default_factory=list, description="the intents it takes: free-form, text, ...")
+
+
+class Methods(_Model):
+    default: Optional[str] = Field(None, description="the service's method for requests that name none "
+                                   "(None: chosen by intent)")
+    methods: list[MethodInfo]
+
+
 class Readiness(_Model):
     ready: bool
     method: Optional[str] = Field(None, description="the service's default method (None: chosen by intent)")

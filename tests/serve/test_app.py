@@ -19,6 +19,18 @@ def test_health(client):
     assert client.get("/health").json()["status"] == "ok"
 
 
+def test_methods_lists_every_pipeline_with_its_summary(client):
+    from intentcrop.pipeline import PIPELINE_CONFIGS
+
+    body = client.get("/methods").json()
+    assert body["default"] is None
+    assert [m["name"] for m in body["methods"]] == list(PIPELINE_CONFIGS)
+    by_name = {m["name"]: m for m in body["methods"]}
+    assert all(m["summary"] for m in body["methods"])
+    assert by_name["vlm"]["intents"] == ["free-form", "query image", "subject", "text"]
+    assert TestClient(create_app(method="subject")).get("/methods").json()["default"] == "subject"
+
+
 def test_crop_returns_boxes_and_images(client, sample_image_path):
     files = {"image": ("a.jpg", sample_image_path.read_bytes(), "image/jpeg")}
     r = client.post("/crop", files=files, data={"ratio": "16:9,1:1", "k": "1", "return_images": "true"})

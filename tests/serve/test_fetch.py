@@ -114,3 +114,80 @@ def test_the_service_crops_an_allowed_url_and_refuses_others(server):
     assert refused.status_code == 400 and "allow-list" in refused.json()["detail"]
     failed = client.post("/crop", data={"url": f"{server}/missing"})
     assert failed.status_code == 502 and "404" in failed.json()["detail"]
+
+
+def _certificate(folder: Path, name: str) -> tuple[Path, Path]:
+    """A self-signed certificate for `name` (and 127.0.0.1), made by the openssl command."""
+    import shutil
+    import subprocess
+
+    if shutil.which("openssl") is None:
+        pytest.skip("the openssl command is not installed: no certificate for the https server")
+    cert, key = folder / f"{name}.pem", folder / f"{name}.key"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", f"/CN={name}",
+                    "-addext", f"subjectAltName=DNS:{name},IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    return cert, key
+
+
+def _serve_https(cert: Path, key: Path):
+    """An https server on 127.0.0.1 with this certificate; returns (the server, its port)."""
+    import ssl
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    httpd.daemon_threads = True
+    httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    return httpd, httpd.server_address[1]
+
+
+@pytest.fixture(scope="module")
+def https_server(tmp_path_factory):
+    """An https server whose certificate names localhost; yields (base URL, its certificate)."""
+    cert, key = _certificate(tmp_path_factory.mktemp("tls"), "localhost")
+    httpd, port = _serve_https(cert, key)
+    yield f"https://localhost:{port}", cert
+    httpd.shutdown()
+
+
+HTTPS_LOCAL = dict(allow_hosts=["localhost"], allow_networks=["127.0.0.0/8", "::1/128"])
+
+
+def test_https_is_fetched_when_its_certificate_is_trusted(https_server):
+    base, cert = https_server
+    policy = UrlPolicy(**HTTPS_LOCAL, ca_file=str(cert))
+    assert fetch_url(f"{base}/a.jpg", policy) == SAMPLE
+    assert fetch_url(f"{base}/redirect?to=/a.jpg", policy) == SAMPLE  # a relative redirect stays on https
+
+
+def test_https_refuses_an_untrusted_or_misnamed_certificate(https_server, tmp_path):
+    base, cert = https_server
+    with pytest.raises(UrlFetchError, match="certificate is not trusted"):
+        fetch_url(f"{base}/a.jpg", UrlPolicy(**HTTPS_LOCAL))  # self-signed, not in the system's store
+    other, _ = _certificate(tmp_path, "other.test")
+    with pytest.raises(UrlFetchError, match="certificate is not trusted"):
+        fetch_url(f"{base}/a.jpg", UrlPolicy(**HTTPS_LOCAL, ca_file=str(other)))  # a CA that did not sign it
+    httpd, port = _serve_https(*_certificate(tmp_path, "other.test"))
+    try:  # a trusted certificate, but for another host name
+        with pytest.raises(UrlFetchError, match="certificate is not trusted.*localhost"):
+            fetch_url(f"https://localhost:{port}/a.jpg", UrlPolicy(**HTTPS_LOCAL, ca_file=str(other)))
+    finally:
+        httpd.shutdown()
+
+
+def test_https_redirects_are_checked_like_the_first_url(https_server):
+    base, cert = https_server
+    with pytest.raises(UrlRefused, match="allow-list"):
+        fetch_url(f"{base}/redirect?to=https://example.com/a.jpg", UrlPolicy(**HTTPS_LOCAL, ca_file=str(cert)))
+    with pytest.raises(UrlRefused, match="loopback"):  # https to a loopback name the network list does not let in
+        fetch_url(f"{base}/a.jpg", UrlPolicy(allow_hosts=["localhost"], ca_file=str(cert)))
+
+
+def test_a_bad_ca_file_fails_when_the_policy_is_made(tmp_path):
+    (tmp_path / "bad.pem").write_text("not a certificate")
+    with pytest.raises(ValueError, match="bad.pem"):
+        UrlPolicy(allow_hosts=["*"], ca_file=str(tmp_path / "bad.pem"))
+    with pytest.raises(ValueError, match="missing.pem"):
+        UrlPolicy(allow_hosts=["*"], ca_file=str(tmp_path / "missing.pem"))

@@ -110,6 +110,17 @@ def test_crops_are_drawn_listed_and_downloadable(page):
     _shot(page, "page_crops")
 
 
+def test_the_method_list_is_the_services(page):
+    from intentcrop.pipeline import PIPELINE_CONFIGS
+
+    page.wait_for_selector("#method option >> nth=1", state="attached")
+    values = page.eval_on_selector_all("#method option", "els => els.map(e => e.value)")
+    assert values == ["", *PIPELINE_CONFIGS]
+    page.select_option("#method", "subject")
+    assert page.locator("#method option[value=subject]").get_attribute("title").startswith(
+        PIPELINE_CONFIGS["subject"]["summary"])
+
+
 def test_subject_box_drawn_with_the_pointer_is_sent(page):
     page.set_input_files("#image", str(SAMPLE))
     page.wait_for_selector("#viewer:not([hidden])")

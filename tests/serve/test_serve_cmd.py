@@ -38,6 +38,7 @@ def test_workers_get_the_same_app_from_the_environment(tmp_path, monkeypatch):
     (["--method", "nope"], "unknown method"),
     (["--image-root", "/no/such/folder"], "not a folder"),
     (["--allow-url", "x", "--allow-network", "not-a-network"], "does not appear to be"),
+    (["--allow-url", "x", "--url-ca", "/no/such/ca.pem"], "ca.pem': not a readable PEM certificate file"),
 ])
 def test_bad_flags_exit_2_with_the_reason(capsys, argv, message):
     assert main(["serve", *argv]) == 2

@@ -16,6 +16,26 @@ function showError(message) {
 
 function setStatus(message) { $("status").textContent = message; }
 
+// The method list comes from the service (GET /methods), so it is always the service's own.
+async function loadMethods() {
+  try {
+    const response = await fetch("/methods", { headers: { Accept: "application/json" } });
+    if (!response.ok) throw new Error(`GET /methods answered ${response.status}`);
+    const body = await response.json();
+    const select = $("method");
+    for (const m of body.methods) {
+      const option = document.createElement("option");
+      option.value = m.name;
+      option.textContent = m.name;
+      option.title = `${m.summary} (intents: ${m.intents.join(", ")})`;
+      select.appendChild(option);
+    }
+    if (body.default) select.options[0].textContent = `service default (${body.default})`;
+  } catch (err) {
+    showError(`The method list could not be loaded (${err.message}); crops use the method chosen by intent.`);
+  }
+}
+
 function useFile(file) {
   imageFile = file;
   showError("");
@@ -208,3 +228,4 @@ $("crop-form").addEventListener("submit", async (e) => {
     $("submit").disabled = false;
   }
 });
+loadMethods();
