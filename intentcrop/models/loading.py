@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from intentcrop.errors import ModelNotAvailableError
-from intentcrop.models.registry import ModelSpec, detect_architecture, resolve_model_spec, role_of
+from intentcrop.models.registry import GENERATION, ModelSpec, detect_architecture, resolve_model_spec, role_of
 
 # model_type -> (model class, processor class, PIL image-processor class) in transformers.
 _CLASSES: dict[str, tuple[str, str, str]] = {
@@ -210,11 +210,27 @@ def _load_processor(spec: ModelSpec, architecture: str) -> Any:
     return processor_cls(image_processor=image_processor, tokenizer=tokenizer)
 
 
-def _load_uncached(spec: ModelSpec, device: str, dtype: Any) -> LoadedModel:
+def _load_generation(spec: ModelSpec, device: str, dtype: Any) -> LoadedModel:
+    """Any AutoModelForImageTextToText architecture, with the processor (and chat template) saved beside it."""
+    import transformers
+
+    model = _from_pretrained(spec, transformers.AutoModelForImageTextToText.from_pretrained, dtype=dtype)
+    processor = _from_pretrained(spec, transformers.AutoProcessor.from_pretrained)
+    if getattr(processor, "chat_template", None) is None:
+        raise ModelNotAvailableError(f"{spec.describe()}: its processor has no chat template, so a prompt of text "
+                                     "and images cannot be written for it (save one with the processor)")
+    model.to(device)
+    model.eval()
+    return LoadedModel(spec=spec, model=model, processor=processor, device=device, dtype=dtype)
+
+
+def _load_uncached(spec: ModelSpec, device: str, dtype: Any, role: str | None = None) -> LoadedModel:
     _require_torch()
     import transformers
 
     transformers.utils.logging.disable_progress_bar()  # a per-tensor "Loading weights" bar is noise in a CLI
+    if (spec.role or role) == GENERATION:
+        return _load_generation(spec, device, dtype)
     architecture = spec.architecture
     if architecture is None:  # a hub id we do not list: ask its config
         config = _from_pretrained(spec, transformers.AutoConfig.from_pretrained)
@@ -245,7 +261,7 @@ def load_model(spec: "str | os.PathLike | ModelSpec | None" = None, role: str | 
         if resolved.source in _FAILED:  # failed once in this process: say so at once, no second wait on the hub
             raise ModelNotAvailableError(str(_FAILED[resolved.source]))
         try:
-            loaded = _load_uncached(resolved, device_name, torch_dtype)
+            loaded = _load_uncached(resolved, device_name, torch_dtype, role)
         except ModelNotAvailableError as exc:
             _FAILED[resolved.source] = exc
             raise
@@ -280,35 +296,8 @@ def load_clip_model(spec: "str | os.PathLike | ModelSpec | None" = None, device:
 def load_vlm(spec: "str | os.PathLike | ModelSpec", device: str | None = None, dtype: Any = None) -> LoadedModel:
     """An image-text-to-text VLM (Cropper's local backend): AutoModelForImageTextToText with the processor saved
     beside it (its chat template included), from a local folder or a hub id, honouring HF_HUB_OFFLINE; loaded
-    once per (source, device, dtype). Missing or unreadable weights raise ModelNotAvailableError."""
-    resolved = resolve_model_spec(spec, "generation")
-    _require_torch()
-    import transformers
-
-    device_name = select_device(device)
-    torch_dtype = select_dtype(dtype, device_name)
-    key = (resolved.source, device_name, str(torch_dtype))
-    with _LOCK:
-        if key in _CACHE:
-            return _CACHE[key]
-        try:
-            transformers.utils.logging.disable_progress_bar()
-            model = _from_pretrained(resolved, transformers.AutoModelForImageTextToText.from_pretrained,
-                                     dtype=torch_dtype)
-            processor = _from_pretrained(resolved, transformers.AutoProcessor.from_pretrained)
-        except (OSError, ValueError, KeyError) as exc:
-            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            if not resolved.is_local and _offline():
-                reason += " (HF_HUB_OFFLINE is set and it is not in the local cache)"
-            raise _missing(resolved, reason) from None
-        if getattr(processor, "chat_template", None) is None:
-            raise ModelNotAvailableError(f"{resolved.describe()}: its processor has no chat template, so a prompt "
-                                         "of text and images cannot be written for it (save one with the processor)")
-        model.to(device_name)
-        model.eval()
-        loaded = LoadedModel(spec=resolved, model=model, processor=processor, device=device_name, dtype=torch_dtype)
-        _CACHE[key] = loaded
-        return loaded
+    once per (source, device, dtype) like every model. Missing or unreadable weights raise ModelNotAvailableError."""
+    return load_model(spec, role=GENERATION, device=device, dtype=dtype)
 
 
 def clear_model_cache() -> None:

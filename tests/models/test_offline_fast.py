@@ -25,23 +25,25 @@ def no_torch_needed(monkeypatch):
     monkeypatch.setattr(loading, "select_dtype", lambda dtype, device: "float32")
 
 
-def test_a_failure_is_remembered_per_process(no_torch_needed, monkeypatch):
+@pytest.mark.parametrize("load", [loading.load_model, loading.load_vlm], ids=["load_model", "load_vlm"])
+def test_a_failure_is_remembered_per_process(no_torch_needed, monkeypatch, load):
     calls = []
 
-    def failing(spec, device, dtype):
-        calls.append(spec.source)
+    def failing(spec, device, dtype, role=None):
+        calls.append((spec.source, role))
         raise OSError("someone/not-a-model is not in the local cache")
 
     monkeypatch.setattr(loading, "_load_uncached", failing)
     for _ in range(3):
         start = time.perf_counter()
         with pytest.raises(ModelNotAvailableError, match="someone/not-a-model"):
-            loading.load_model("someone/not-a-model")
+            load("someone/not-a-model")
         assert time.perf_counter() - start < 1.0
-    assert calls == ["someone/not-a-model"]  # tried once, then remembered
+    role = "generation" if load is loading.load_vlm else None
+    assert calls == [("someone/not-a-model", role)]  # tried once, then remembered
     clear_model_cache()  # forgets it: a retry after the model was saved or the network came back
     with pytest.raises(ModelNotAvailableError):
-        loading.load_model("someone/not-a-model")
+        load("someone/not-a-model")
     assert len(calls) == 2
 
 
