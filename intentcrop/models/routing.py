@@ -1,8 +1,8 @@
 """Route a user's `model=` / `device=` choice to the pipeline stages that use models.
 
 `crop(..., model="owlv2-b16")` or `model=["./my-owlvit", "clip-l14"]`: each model is resolved, its role
-(grounding or scoring) read from its architecture, and it replaces the `model` argument of every backend
-of that role in the pipeline config; `device` / `dtype` go to every model-backed stage.
+(grounding, scoring, or generation: a VLM for Cropper's proposer) read from its architecture, and it replaces
+the `model` argument of every backend of that role in the pipeline config (grounders, proposer, scorers); `device` / `dtype` go to every model-backed stage.
 
 Which argument of a backend receives which role is the backend's own declaration, a class attribute read from
 the registries: `model_arguments = {"model": GROUNDING, "verifier_model": SCORING}`, and for a model used only
@@ -31,12 +31,13 @@ def model_arguments(registry: Any, name: str, args: dict[str, Any]) -> dict[str,
     return {arg: role for arg, role in declared.items() if arg not in switches or args.get(switches[arg])}
 
 
-def _registries() -> tuple[Any, Any]:
+def _registries() -> tuple[Any, Any, Any]:
     import intentcrop.ground  # noqa: F401 - registers the grounders
+    import intentcrop.propose  # noqa: F401 - registers the proposers
     import intentcrop.score  # noqa: F401 - registers the scorers
-    from intentcrop.registry import GROUNDERS, SCORERS
+    from intentcrop.registry import GROUNDERS, PROPOSERS, SCORERS
 
-    return GROUNDERS, SCORERS
+    return GROUNDERS, PROPOSERS, SCORERS
 
 
 def _role(spec: ModelSpec) -> str:
@@ -50,7 +51,8 @@ def _role(spec: ModelSpec) -> str:
         role = None
     if role is None:
         raise ModelNotAvailableError(
-            f"cannot tell whether {spec.name!r} is a grounding (OWL-ViT/OWLv2) or scoring (CLIP/SigLIP) model: "
+            f"cannot tell whether {spec.name!r} is a grounding (OWL-ViT/OWLv2), scoring (CLIP/SigLIP) or "
+            "image-text-to-text (VLM) model: "
             "use a short name, a cached hub id, or a folder with config.json"
         )
     return role
@@ -76,7 +78,7 @@ def model_overrides(config: dict[str, Any], model: "str | Sequence[str] | None" 
     if not chosen and device is None and dtype is None:
         return {}
 
-    grounder_registry, scorer_registry = _registries()
+    grounder_registry, proposer_registry, scorer_registry = _registries()
 
     def fill(registry: Any, name: str, args: dict[str, Any]) -> dict[str, Any]:
         arguments = model_arguments(registry, name, args)
@@ -101,6 +103,10 @@ def model_overrides(config: dict[str, Any], model: "str | Sequence[str] | None" 
     overrides["scorers"] = [(name, w, fill(scorer_registry, name, args)) for name, w, args in config.get("scorers", [])]
     used_roles = {role for n, args in grounders.values()
                   for role in model_arguments(grounder_registry, n, args).values()}
+    if config.get("proposer") and model_arguments(proposer_registry, *config["proposer"]):
+        name, args = config["proposer"]  # e.g. Cropper's VLM (a generation model)
+        overrides["proposer"] = (name, fill(proposer_registry, name, dict(args)))
+        used_roles |= set(model_arguments(proposer_registry, name, args).values())
     used_roles |= {role for n, _, args in config.get("scorers", [])
                    for role in model_arguments(scorer_registry, n, args).values()}
     unused = [chosen[r] for r in chosen if r not in used_roles]

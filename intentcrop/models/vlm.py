@@ -212,10 +212,11 @@ def _content(response: Any, name: str) -> str:
 class LocalVLMClient:
     """An in-process transformers image-text-to-text model (AutoModelForImageTextToText + its processor)."""
 
-    def __init__(self, model: "str | os.PathLike", device: str | None = None, max_image_side: int = MAX_IMAGE_SIDE):
+    def __init__(self, model: "str | os.PathLike", device: str | None = None, max_image_side: int = MAX_IMAGE_SIDE,
+                 dtype: Any = None):
         from intentcrop.models.loading import load_vlm
 
-        self.loaded = load_vlm(model, device=device)
+        self.loaded = load_vlm(model, device=device, dtype=dtype)
         self.name = f"local {self.loaded.spec.describe()}"
         self.max_image_side = max_image_side
         self._lock = threading.Lock()  # generate() on one model from several threads at once is not safe
@@ -239,10 +240,11 @@ class LocalVLMClient:
 
 def make_client(url: str | None = None, model: str | None = None, api_key: str | None = None,
                 local_model: "str | os.PathLike | None" = None, timeout_s: float | None = None,
-                retries: int | None = None) -> VLMClient:
-    """A local model when `local_model` is given, else the OpenAI-compatible endpoint (arguments or env)."""
+                retries: int | None = None, device: str | None = None, dtype: Any = None) -> VLMClient:
+    """A local model when `local_model` is given (on `device`, in `dtype`), else the OpenAI-compatible endpoint
+    (arguments or env)."""
     if local_model is not None:
-        return LocalVLMClient(local_model)
+        return LocalVLMClient(local_model, device=device, dtype=dtype)
     kwargs: dict[str, Any] = {}
     if timeout_s is not None:
         kwargs["timeout_s"] = float(timeout_s)

@@ -26,6 +26,7 @@ from intentcrop.core.box import Box
 from intentcrop.core.candidates import Candidates
 from intentcrop.core.context import CropContext
 from intentcrop.errors import StageFailedError
+from intentcrop.models.registry import GENERATION
 from intentcrop.propose.cropper_parse import VLMAnswerError, parse_crops
 from intentcrop.propose.cropper_prompts import Example, Query, initial_prompt
 from intentcrop.propose.geometry import largest_ratio_window
@@ -126,11 +127,13 @@ class CropperProposer:
     local image-text-to-text model folder or hub id run in-process instead. bank: an example bank folder
     (`intentcrop index build`, else INTENTCROP_CROPPER_BANK); without one the prompts are zero-shot."""
 
+    model_arguments = {"vlm_local": GENERATION}  # `--model FOLDER` of a VLM runs it in-process, as --vlm-local
+
     def __init__(self, vlm_url: str | None = None, vlm_model: str | None = None, vlm_key: str | None = None,
                  vlm_local: str | None = None, bank: str | None = None, vlm_timeout: float | None = None,
-                 vlm_retries: int | None = None) -> None:
+                 vlm_retries: int | None = None, device: str | None = None, dtype: Any = None) -> None:
         self.settings = dict(url=vlm_url, model=vlm_model, api_key=vlm_key, local_model=vlm_local,
-                             timeout_s=vlm_timeout, retries=vlm_retries)
+                             timeout_s=vlm_timeout, retries=vlm_retries, device=device, dtype=dtype)
         self.bank_path = bank or os.environ.get("INTENTCROP_CROPPER_BANK") or None
         self._client = None
         self._bank = None

@@ -52,10 +52,10 @@ class FeatureEmbedder:
 class ClipEmbedder:
     """CLIP image embeddings (the models registry resolves the name, hub id or folder)."""
 
-    def __init__(self, model: Any) -> None:
+    def __init__(self, model: Any, device: str | None = None, dtype: Any = None) -> None:
         from intentcrop.models.clip import shared_encoder
 
-        self.encoder = shared_encoder(model)
+        self.encoder = shared_encoder(model, device=device, dtype=dtype)
         self.name = f"clip:{self.encoder.loaded.spec.source}"
 
     def embed_images(self, images: Sequence[Image.Image]) -> np.ndarray:
@@ -65,5 +65,6 @@ class ClipEmbedder:
         return _unit(self.encoder.encode_text(list(texts)))
 
 
-def make_embedder(clip_model: Any = None) -> "FeatureEmbedder | ClipEmbedder":
-    return FeatureEmbedder() if clip_model is None else ClipEmbedder(clip_model)
+def make_embedder(clip_model: Any = None, device: str | None = None, dtype: Any = None
+                  ) -> "FeatureEmbedder | ClipEmbedder":
+    return FeatureEmbedder() if clip_model is None else ClipEmbedder(clip_model, device=device, dtype=dtype)

@@ -25,14 +25,16 @@ class ContentScorer:
     name = "content"
     model_arguments = {"model": SCORING}
 
-    def __init__(self, model: Any = None, text_weight: float = 1.0) -> None:
+    def __init__(self, model: Any = None, text_weight: float = 1.0, device: str | None = None,
+                 dtype: Any = None) -> None:
         self.model = model
         self.text_weight = float(text_weight)
+        self.device, self.dtype = device, dtype  # the routing gives every model-backed stage the user's device
 
     def score(self, ctx: CropContext, candidates: Candidates) -> dict[str, np.ndarray]:
         from intentcrop.retrieve.embed import make_embedder
 
-        embedder = make_embedder(self.model)
+        embedder = make_embedder(self.model, device=self.device, dtype=self.dtype)
         image = ctx.image
         boxes = [tuple(int(round(v)) for v in b.clip(ctx.width, ctx.height).to_xyxy()) for b in candidates]
         crops = [image.crop((x1, y1, max(x2, x1 + 1), max(y2, y1 + 1))) for x1, y1, x2, y2 in boxes]

@@ -64,7 +64,9 @@ DEFAULT_SCENES = 100  # 33 attribute-text cases at seed 0 (40 scenes gave 14: to
 RELATION_SHARE = 0.25  # spatial-relation cases, and again position cases, per scene of the other kinds: as many
 #                        as each of those kinds gets
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "world"
-DEFAULT_MODELS = (FIXTURES / "owlvit", FIXTURES / "clip")
+DEFAULT_MODELS = (FIXTURES / "owlvit", FIXTURES / "clip")  # the text and query-image methods' world models
+# the benchmark's: each method takes those it has a stage for (the VLM: Cropper's proposer)
+BENCH_MODELS = DEFAULT_MODELS + (FIXTURES / "vlm",)
 
 
 @dataclass
@@ -177,9 +179,16 @@ class _Method:
     def __init__(self, name: str, models: tuple[str, ...], device: str) -> None:
         self.name, self.models, self.device = name, models, device
         self._pipes: dict[tuple[str, bool], Any] = {}
-        # the world models this config has a stage for ("default" grounds with OWL-ViT but scores without CLIP)
-        self.models = models if name == AUTO else tuple(m for m in models if self._takes(name, m))
-        self.uses_models = bool(self.models)
+        # the world models each config has a stage for ("default" grounds with OWL-ViT but scores without CLIP;
+        # only "cropper" takes the VLM); the automatic choice takes those of the method it picks per intent
+        self._taken = {config: tuple(m for m in models if self._takes(config, m)) for config in (
+            method_names()[1:] if name == AUTO else [name])}
+        self.uses_models = any(self._taken.values())
+
+    def models_for(self, intent: Any) -> tuple[str, ...]:
+        from intentcrop.api import choose_method
+
+        return self._taken[choose_method(intent) if self.name == AUTO else self.name]
 
     def _takes(self, name: str, model: str) -> bool:
         from intentcrop.errors import IntentCropError
@@ -200,7 +209,7 @@ class _Method:
         name = choose_method(intent) if self.name == AUTO else self.name
         key = (name, with_models)
         if key not in self._pipes:
-            overrides = model_overrides(dict(PIPELINE_CONFIGS[name]), list(self.models), self.device) \
+            overrides = model_overrides(dict(PIPELINE_CONFIGS[name]), list(self.models_for(intent)), self.device) \
                 if with_models else {}
             self._pipes[key] = create_pipeline(name, **overrides)
         return self._pipes[key]
@@ -225,7 +234,7 @@ def run_world_bench(n_scenes: int = DEFAULT_SCENES, seed: int = 0, models: tuple
         raise IntentCropError(f"unknown method(s) {', '.join(unknown)}; known: {', '.join(known)}")
     # world objects are 12-32% of the short side: the free-form 0.5 would keep half of each side, neighbours included
     min_scale = defaults.DEFAULTS.grounded_min_scale if min_scale is None else min_scale
-    models = tuple(str(m) for m in (models or DEFAULT_MODELS))
+    models = tuple(str(m) for m in (models or BENCH_MODELS))
     for m in models:
         if not Path(m).exists():
             raise FileNotFoundError(f"world model folder {m} is missing; train it with `intentcrop train world`")
@@ -271,7 +280,9 @@ def run_world_bench(n_scenes: int = DEFAULT_SCENES, seed: int = 0, models: tuple
                 for method in methods:
                     # a subject needs no model for the automatic choice; other methods may score with CLIP
                     with_models = runners[method].uses_models and not (intent == "subject" and method == AUTO)
-                    model_args = {"model": list(runners[method].models), "device": device} if with_models else {}
+                    intent_obj = make_intent(ratio=ratio, k=1, min_scale=min_scale, **args)
+                    taken = runners[method].models_for(intent_obj) if with_models else ()
+                    model_args = {"model": list(taken), "device": device} if taken else {}
                     start = time.perf_counter()
                     try:
                         out = intentcrop.crop(case.scene.image, ratio=ratio, k=1, min_scale=min_scale,
@@ -289,7 +300,6 @@ def run_world_bench(n_scenes: int = DEFAULT_SCENES, seed: int = 0, models: tuple
                             unsupported[method].append(intent)
                         continue
                     seconds = time.perf_counter() - start
-                    intent_obj = make_intent(ratio=ratio, k=1, min_scale=min_scale, **args)
                     pipe = runners[method].pipeline(intent_obj, with_models=with_models)
                     scores = pipe.score_boxes(case.scene.image, annotation.crops_xyxy, intent_obj,
                                               grounding=out.grounding)

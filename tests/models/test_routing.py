@@ -131,3 +131,50 @@ def test_routing_reads_each_backends_declared_model_arguments(tmp_path):
     quality.write_bytes(b"")
     overrides = model_overrides({"grounders": {}, "scorers": [("quality", 1.0, {})]}, str(quality), device="cpu")
     assert overrides["scorers"] == [("quality", 1.0, {"model_path": str(quality)})]  # numpy: no device
+
+
+def _model_backed_backends():
+    from intentcrop.models.registry import QUALITY
+    from intentcrop.registry import GROUNDERS, PROPOSERS, SEARCHERS
+
+    rows = []
+    for registry in (GROUNDERS, PROPOSERS, SCORERS, SEARCHERS):
+        for name in registry.names():
+            backend = registry.get(name)
+            roles = set(getattr(backend, "model_arguments", {}).values())
+            if roles and roles != {QUALITY}:  # numpy-only models take no device
+                rows.append(pytest.param(backend, id=f"{registry.stage}:{name}"))
+    return rows
+
+
+@pytest.mark.parametrize("backend", _model_backed_backends())
+def test_every_model_backed_backend_takes_the_device_and_dtype_the_routing_gives(backend):
+    import inspect
+
+    parameters = inspect.signature(backend).parameters
+    assert {"device", "dtype"} <= set(parameters), f"{backend.__name__} would fail on --device"
+
+
+def test_a_method_with_a_content_scorer_runs_on_a_chosen_device(tiny_models):
+    config = model_overrides(PIPELINE_CONFIGS["cropper"], [str(tiny_models["clip"])], "cpu")
+    assert dict((n, a) for n, _, a in config["scorers"])["content"] == {"model": str(tiny_models["clip"]),
+                                                                         "device": "cpu"}
+    from intentcrop.pipeline import Pipeline
+
+    image = np.zeros((64, 96, 3), np.uint8)
+    image[20:40, 30:60] = 200
+    scores = Pipeline(dict(PIPELINE_CONFIGS["cropper"], **config)).score_boxes(image, [(0, 0, 64, 64), (16, 8, 80, 56)])
+    assert scores.shape == (2,) and np.isfinite(scores).all()
+
+
+def test_a_vlm_goes_to_croppers_proposer_and_nowhere_else():
+    from pathlib import Path
+
+    vlm = Path(__file__).resolve().parents[2] / "fixtures" / "world" / "vlm"
+    if not (vlm / "config.json").is_file():
+        pytest.skip("the world VLM fixture is absent")
+    overrides = model_overrides(PIPELINE_CONFIGS["cropper"], [str(vlm)], "cpu")
+    name, args = overrides["proposer"]
+    assert name == "cropper" and args["vlm_local"] == str(vlm) and args["device"] == "cpu"
+    with pytest.raises(ModelNotAvailableError, match="uses no model for"):
+        model_overrides(PIPELINE_CONFIGS["vlm"], [str(vlm)])

@@ -11,7 +11,7 @@ import intentcrop
 from intentcrop.defaults import DEFAULTS
 
 from intentcrop.core.box import Box
-from intentcrop.world.bench import (DEFAULT_MODELS, METRICS, crop_metrics, format_table, summarize,
+from intentcrop.world.bench import (BENCH_MODELS, DEFAULT_MODELS, METRICS, crop_metrics, format_table, summarize,
                                     CaseResult)
 from intentcrop.world.referring import Referral, WorldCase, benchmark_cases, position_cases, relation_cases
 from intentcrop.world.scenes import generate_scene
@@ -175,9 +175,9 @@ def test_subject_conditioned_crop_keeps_the_whole_subject_and_drops_a_distractor
 def test_world_models_load_through_the_public_path():
     from intentcrop.models import load_model
 
-    archs = {load_model(str(p), device="cpu").architecture for p in DEFAULT_MODELS}
-    assert archs == {"owlvit", "clip"}
-    total = sum(p.stat().st_size for d in DEFAULT_MODELS for p in d.iterdir())
+    archs = {load_model(str(p), device="cpu").architecture for p in BENCH_MODELS}
+    assert archs == {"owlvit", "clip", "llava"}  # llava: Cropper's VLM
+    total = sum(p.stat().st_size for d in BENCH_MODELS for p in d.iterdir())
     assert total <= 15 * 2**20  # the issue's budget for committed world models
 
 
@@ -323,13 +323,19 @@ def test_unknown_method_is_refused(capsys):
 
 
 @needs_models
-@pytest.mark.parametrize("method, roles", [("auto", 2), ("vlm", 2), ("default", 1), ("subject", 0)])
-def test_each_method_gets_the_world_models_it_has_stages_for(method, roles):
-    """'default' grounds with OWL-ViT but scores without CLIP: giving it the CLIP too would be refused, and giving
-    it none would reach for a pretrained OWL-ViT it cannot download."""
+@pytest.mark.parametrize("method, intent, expected", [
+    ("auto", dict(text="the red circle"), ("owlvit", "clip")),  # the automatic choice: vlm, which takes both
+    ("auto", dict(), ("owlvit",)),  # free-form: the default grounds with OWL-ViT, scores without CLIP
+    ("vlm", dict(text="the red circle"), ("owlvit", "clip")),
+    ("default", dict(text="the red circle"), ("owlvit",)),  # grounds with OWL-ViT, scores without CLIP
+    ("subject", dict(subject=(10, 10, 40, 40)), ()),  # needs no model
+    ("cropper", dict(text="the red circle"), ("clip", "vlm")),  # the VLM only goes to Cropper's proposer
+])
+def test_each_method_gets_the_world_models_it_has_a_stage_for(method, intent, expected):
+    """Giving a method a model it has no stage for is refused, and giving 'default' none would reach for a
+    pretrained OWL-ViT it cannot download."""
+    from intentcrop.api import make_intent
     from intentcrop.world.bench import _Method
 
-    runner = _Method(method, tuple(str(p) for p in DEFAULT_MODELS), "cpu")
-    assert len(runner.models) == roles and runner.uses_models == (roles > 0)
-    if method == "default":
-        assert runner.models == (str(DEFAULT_MODELS[0]),)
+    taken = _Method(method, tuple(str(m) for m in BENCH_MODELS), "cpu").models_for(make_intent(**intent))
+    assert tuple(m.rsplit("/", 1)[-1] for m in taken) == expected
