@@ -57,6 +57,8 @@ def server():
 def browser():
     executable = _chromium()
     if executable is None:
+        if os.environ.get("INTENTCROP_REQUIRE_BROWSER"):  # .ci/run: the browser tests must run in CI, not skip
+            pytest.fail("INTENTCROP_REQUIRE_BROWSER is set but no Chromium was found (.ci/run installs Debian's)")
         pytest.skip("no Chromium found (set INTENTCROP_CHROMIUM or install Debian's chromium); .ci/run installs it")
     with playwright_api.sync_playwright() as p:
         b = p.chromium.launch(executable_path=executable, args=["--no-sandbox", "--disable-gpu"])
