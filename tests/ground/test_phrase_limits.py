@@ -1,6 +1,6 @@
 """The phrase parsers take time linear in the text's length on adversarial texts, and read texts as before.
 
-Linear is checked by a timing ratio, not an absolute time: the best of three runs at n and at 8n characters. A
+Linear is checked by a timing ratio, not an absolute time: the best of five runs at n and at 8n characters. A
 linear parser gives ~8, a quadratic one ~64 (the old relation/position regexes: 50-55 on the dots text, 38 s for
 parse_relation('a red dog over b' + '.' * 100000 + 'c')).
 """
@@ -15,7 +15,7 @@ from intentcrop.defaults import DEFAULTS
 from intentcrop.ground.phrases import (Position, Relation, grounding_queries, names_size, parse_position,
                                       parse_relation, rule_noun_phrases, same_referent)
 
-LINEAR_RATIO = 24  # well under 64 (quadratic), with room for a busy machine above 8 (linear)
+LINEAR_RATIO = 32  # half of 64 (quadratic), with room for a busy machine above 8 (linear; 25 seen under load)
 
 ADVERSARIAL = {
     "dots": lambda n: "a red dog over b" + "." * n + "c",
@@ -38,7 +38,7 @@ PARSERS = {
 
 def _best_time(parse, text: str) -> float:
     best = float("inf")
-    for _ in range(3):
+    for _ in range(5):
         start = time.perf_counter()
         parse(text)
         best = min(best, time.perf_counter() - start)
@@ -52,7 +52,7 @@ def test_parsers_take_linear_time_on_adversarial_texts(name, kind):
     make = ADVERSARIAL[kind]
     parse(make(n))  # warm up (spaCy's model, caches)
     base = _best_time(parse, make(n))
-    while base < 0.005 and n < 1_000_000:  # long enough to time: a few ms
+    while base < 0.01 and n < 1_000_000:  # long enough to time: ~10 ms
         n *= 2
         base = _best_time(parse, make(n))
     ratio = _best_time(parse, make(8 * n)) / base
