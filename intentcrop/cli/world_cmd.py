@@ -93,7 +93,8 @@ def run_world(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from intentcrop.train.clip_world import ClipWorldConfig, evaluate_retrieval, evaluate_shape_naming, train_clip
+    from intentcrop.train.clip_world import (ClipWorldConfig, evaluate_composition_naming, evaluate_retrieval,
+                                             evaluate_shape_naming, train_clip)
     from intentcrop.train.owlvit_world import OwlWorldConfig, evaluate_grounding, train_owlvit
 
     out = Path(args.out)
@@ -116,6 +117,9 @@ def run(args: argparse.Namespace) -> int:
             log(f"clip held-out retrieval: {report['clip']}")
             report["clip_shapes"] = evaluate_shape_naming(result["model"], result["processor"], args.eval_scenes)
             log(f"clip held-out shape naming: {report['clip_shapes']}")
+            report["clip_composition"] = evaluate_composition_naming(result["model"], result["processor"],
+                                                                     args.eval_scenes)
+            log(f"clip held-out composition / attribute naming: {report['clip_composition']}")
     report["seconds"] = round(time.time() - t0, 1)
     print(json.dumps(report, indent=2))
     return 0

@@ -48,6 +48,8 @@ class ClipWorldConfig:
     seed: int = 0
     threads: int = 1
     log_every: int = 50
+    composed_share: float = 0.25  # share of each batch that is a whole composed scene with a composition /
+    #                               aesthetic caption (intentcrop.world.composition); 0 trains objects only
 
 
 def build_model(cfg: ClipWorldConfig, tokenizer: Any):
@@ -74,10 +76,18 @@ def _fits(obj: tuple[str, str, str], key: tuple) -> bool:
     return all(k is None or k == v for k, v in zip(key, obj))
 
 
-def make_pairs(seeds: list[int], rng: np.random.Generator) -> tuple[list, list[str], np.ndarray]:
-    """(crops, captions, positives matrix) for one batch."""
+def make_pairs(seeds: list[int], rng: np.random.Generator,
+               composed_share: float = 0.0) -> tuple[list, list[str], np.ndarray]:
+    """(crops, captions, positives matrix) for one batch: region crops with object captions, and the last
+    `composed_share` of the seeds whole composed scenes with composition / attribute captions. A composed scene
+    fits an object caption when it holds such an object; a region crop never fits a composition caption."""
+    from intentcrop.world.composition import caption as composed_caption, caption_fits, compose_scene
+
+    n_composed = int(round(len(seeds) * composed_share))
+    region_seeds, composed_seeds = seeds[:len(seeds) - n_composed], seeds[len(seeds) - n_composed:]
     crops, captions, keys, inside_lists = [], [], [], []
-    for s in seeds:
+    scenes: list[Any] = []  # the composed scene of each row, None for region crops
+    for s in region_seeds:
         size = TRAIN_SCENE_SIZES[int(np.random.default_rng(s).integers(len(TRAIN_SCENE_SIZES)))]
         scene = generate_scene(TRAIN_SEED_OFFSET + s, size=size)
         if not scene.objects:
@@ -94,8 +104,22 @@ def make_pairs(seeds: list[int], rng: np.random.Generator) -> tuple[list, list[s
         caption, key = _caption((o.colour, o.shape, o.size), _LEVELS[int(rng.integers(len(_LEVELS)))], rng)
         captions.append(caption)
         keys.append(key)
-    positives = np.array([[any(_fits(obj, key) for obj in inside) for key in keys] for inside in inside_lists],
-                         dtype=np.float32)
+        scenes.append(None)
+    for s in composed_seeds:
+        scene = compose_scene(TRAIN_SEED_OFFSET + s)
+        crops.append(scene.image)
+        inside_lists.append([(o.colour, o.shape, o.size) for o in scene.objects])
+        text, key = composed_caption(scene, rng)
+        captions.append(text)
+        keys.append(("composed", key))
+        scenes.append(scene)
+
+    def fits(row: int, key: tuple) -> bool:
+        if key[0] == "composed":
+            return scenes[row] is not None and caption_fits(scenes[row], key[1])
+        return any(_fits(obj, key) for obj in inside_lists[row])
+
+    positives = np.array([[fits(i, key) for key in keys] for i in range(len(crops))], dtype=np.float32)
     return crops, captions, positives
 
 
@@ -128,7 +152,7 @@ def train_clip(out_dir: str | Path | None, cfg: ClipWorldConfig | None = None,
     running = 0.0
     for step in range(cfg.steps):
         seeds = [cfg.seed * 10_000_000 + step * cfg.batch_size + i for i in range(cfg.batch_size)]
-        crops, captions, positives = make_pairs(seeds, rng)
+        crops, captions, positives = make_pairs(seeds, rng, cfg.composed_share)
         enc = processor(text=captions, images=crops, return_tensors="pt", padding="max_length",
                         max_length=MAX_TEXT_LENGTH, truncation=True)
         out = model(**enc)
@@ -206,5 +230,37 @@ def evaluate_shape_naming(model: Any, processor: Any, n_scenes: int = 40, seed: 
     return {"top1_accuracy": float(np.mean(hits)), "objects": len(hits)}
 
 
-__all__ = ["ClipWorldConfig", "build_model", "evaluate_retrieval", "evaluate_shape_naming", "make_pairs",
+def evaluate_composition_naming(model: Any, processor: Any, n_scenes: int = 60, seed: int = 1) -> dict[str, float]:
+    """On held-out composed scenes: share whose best of the six 'a photo <composition>' captions is their class
+    (chance 1/6), and share of (scene, attribute) pairs whose 'a photo with <high>' vs '... <low>' choice is the
+    labelled one (chance 1/2)."""
+    import torch
+
+    from intentcrop.world.composition import (ATTRIBUTE_PHRASES, ATTRIBUTES, COMPOSITION_PHRASES, COMPOSITIONS,
+                                              attribute_phrase, compose_scene)
+
+    texts = [f"a photo {COMPOSITION_PHRASES[c]}" for c in COMPOSITIONS]
+    texts += [f"a photo with {p}" for a in ATTRIBUTES for p in ATTRIBUTE_PHRASES[a]]
+    comp_hits, attr_hits = [], []
+    scenes = [compose_scene(HELD_OUT_COMPOSED_OFFSET + seed * 10_000 + i, COMPOSITIONS[i % len(COMPOSITIONS)])
+              for i in range(n_scenes)]
+    with torch.no_grad():
+        for start in range(0, len(scenes), 16):
+            batch = scenes[start:start + 16]
+            enc = processor(text=texts, images=[s.image for s in batch], return_tensors="pt", padding="max_length",
+                            max_length=MAX_TEXT_LENGTH, truncation=True)
+            logits = model(**enc).logits_per_image
+            for scene, row in zip(batch, logits):
+                comp_hits.append(COMPOSITIONS[int(row[:len(COMPOSITIONS)].argmax())] == scene.labels["composition"])
+                for k, name in enumerate(ATTRIBUTES):
+                    pair = row[len(COMPOSITIONS) + 2 * k: len(COMPOSITIONS) + 2 * k + 2]
+                    attr_hits.append(ATTRIBUTE_PHRASES[name][int(pair.argmax())] == attribute_phrase(scene, name))
+    return {"composition_top1": float(np.mean(comp_hits)), "attribute_accuracy": float(np.mean(attr_hits)),
+            "scenes": len(scenes)}
+
+
+HELD_OUT_COMPOSED_OFFSET = 1_500_000_000  # held-out composed scenes: apart from the training seeds
+
+__all__ = ["ClipWorldConfig", "build_model", "evaluate_composition_naming", "evaluate_retrieval",
+           "evaluate_shape_naming", "make_pairs",
            "soft_clip_loss", "train_clip"]

@@ -29,6 +29,15 @@ gaicd format -- the loader `intentcrop.datasets.load_gaicd` reads it, `intentcro
                                                  a single target)
     scene                                        {"seed", "objects": [{"shape", "colour", "size", "box"}],
                                                  "labels" where the scene has them (Scene.labels)}
+
+cadb / aadb formats -- the loaders `intentcrop.datasets.load_cadb` / `load_aadb` read them (formats in
+intentcrop.datasets.composition). Their scenes are N composed scenes (`intentcrop.world.composition`,
+seeds `composed_seeds(N, S)`, the six composition classes in turn), one image each at DIR/images/composed-{seed}.png:
+  cadb: composition_labels.jsonl rows {filename, width, height, composition: [class], split: "world",
+        scene: Scene.to_dict() without pixels}
+  aadb: attribute_scores.jsonl rows {filename, width, height, attributes: {name: 2 * label - 1} (the world's
+        [0, 1] labels mapped onto AADB's [-1, 1]), score: 1 + 4 * mean(color_harmony, lighting, depth_of_field,
+        object_emphasis, 1 - clutter), split: "world", scene}
 """
 
 from __future__ import annotations
@@ -167,6 +176,61 @@ def export_gaicd(out: Path, n_scenes: int, seed: int, overwrite: bool = False) -
             "images": len({r["filename"] for r in rows})}
 
 
+COMPOSED_SEED_OFFSET = 700_000_000  # exported composed scenes: apart from the CLIP's training and held-out seeds
+
+
+def composed_seeds(n_scenes: int, seed: int) -> list[int]:
+    return [COMPOSED_SEED_OFFSET + seed * 100_000 + i for i in range(n_scenes)]
+
+
+def _composed(n_scenes: int, seed: int, writer: ExportWriter) -> list[tuple[Any, dict[str, Any]]]:
+    """(scene, the row fields every label format shares) of the composed scenes, images planned in `writer`."""
+    from intentcrop.world.composition import COMPOSITIONS, compose_scene
+
+    out = []
+    for i, s in enumerate(composed_seeds(n_scenes, seed)):
+        scene = compose_scene(s, COMPOSITIONS[i % len(COMPOSITIONS)])
+        filename = writer.add_image(f"images/composed-{s}.png", scene.image).split("/", 1)[1]
+        out.append((scene, {"filename": filename, "width": scene.width, "height": scene.height, "split": "world"}))
+    return out
+
+
+def aadb_score(attributes: dict[str, float]) -> float:
+    """The overall 1..5 score of a composed scene's [0, 1] attribute labels (module docstring)."""
+    good = [attributes["color_harmony"], attributes["lighting"], attributes["depth_of_field"],
+            attributes["object_emphasis"], 1 - attributes["clutter"]]
+    return round(1 + 4 * float(np.mean(good)), 3)
+
+
+@register_exporter("cadb")
+def export_cadb(out: Path, n_scenes: int, seed: int, overwrite: bool = False) -> dict[str, Any]:
+    """Composed scenes with their composition class, in the cadb format (module docstring)."""
+    from intentcrop.datasets.composition import CADB_FILE
+
+    writer = ExportWriter(Path(out), overwrite)
+    rows = [{**base, "composition": [scene.labels["composition"]], "scene": scene.to_dict()}
+            for scene, base in _composed(n_scenes, seed, writer)]
+    writer.add_jsonl(CADB_FILE, rows)
+    written = writer.write()
+    return {"format": "cadb", "out": str(out), "rows": len(rows), "files": len(written), "images": len(rows)}
+
+
+@register_exporter("aadb")
+def export_aadb(out: Path, n_scenes: int, seed: int, overwrite: bool = False) -> dict[str, Any]:
+    """Composed scenes with their attribute scores, in the aadb format (module docstring)."""
+    from intentcrop.datasets.composition import AADB_FILE
+
+    writer = ExportWriter(Path(out), overwrite)
+    rows = []
+    for scene, base in _composed(n_scenes, seed, writer):
+        attrs = scene.labels["attributes"]
+        rows.append({**base, "attributes": {k: round(2 * v - 1, 3) for k, v in attrs.items()},
+                     "score": aadb_score(attrs), "scene": scene.to_dict()})
+    writer.add_jsonl(AADB_FILE, rows)
+    written = writer.write()
+    return {"format": "aadb", "out": str(out), "rows": len(rows), "files": len(written), "images": len(rows)}
+
+
 def export(name: str, out: "str | Path", n_scenes: int, seed: int = 0, overwrite: bool = False) -> dict[str, Any]:
     if name not in EXPORTERS:
         raise ExportError(f"unknown export format {name!r}; known: {', '.join(sorted(EXPORTERS))}")
@@ -175,5 +239,5 @@ def export(name: str, out: "str | Path", n_scenes: int, seed: int = 0, overwrite
     return EXPORTERS[name](Path(out), int(n_scenes), int(seed), bool(overwrite))
 
 
-__all__ = ["EXPORTERS", "ExportError", "ExportWriter", "export", "export_cases", "export_gaicd", "gaicd_rows",
-           "register_exporter"]
+__all__ = ["COMPOSED_SEED_OFFSET", "EXPORTERS", "ExportError", "ExportWriter", "aadb_score", "composed_seeds", "export",
+           "export_aadb", "export_cadb", "export_cases", "export_gaicd", "gaicd_rows", "register_exporter"]

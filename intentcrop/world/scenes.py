@@ -51,6 +51,7 @@ class Scene:
     seed: int
     image: Image.Image
     objects: list[WorldObject]
+    labels: dict[str, Any] | None = None  # composition / attribute labels of composed scenes (world.composition)
 
     @property
     def width(self) -> int:
@@ -70,8 +71,11 @@ class Scene:
                 and (size is None or o.size == size)]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"seed": self.seed, "width": self.width, "height": self.height,
-                "objects": [o.to_dict() for o in self.objects]}
+        out = {"seed": self.seed, "width": self.width, "height": self.height,
+               "objects": [o.to_dict() for o in self.objects]}
+        if self.labels:
+            out["labels"] = self.labels
+        return out
 
 
 # -- drawing ------------------------------------------------------------------------------------

@@ -41,6 +41,11 @@ def all_words() -> list[str]:
     """Every word a world text can contain, for the tokenizer's vocabulary."""
     words = list(SHAPES) + list(PLURALS.values()) + list(COLOURS) + list(SIZES) + list(SIZE_SYNONYMS)
     words += list(NUMBERS.values()) + list(FILLER_WORDS) + ["things"]
+    # Appended after the original words so that their token ids stay what the committed models were trained on;
+    # imported here, not at module level, so cropper_vlm's vocabulary scan of this module is unchanged.
+    from intentcrop.world.composition import COMPOSITION_WORDS
+
+    words += list(COMPOSITION_WORDS)
     seen: dict[str, None] = {}
     for w in words:
         seen.setdefault(w, None)

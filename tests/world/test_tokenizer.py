@@ -43,3 +43,15 @@ def test_every_world_word_tokenizes_without_unknowns():
     for word in all_words() + ["Zebra!", "été"]:
         ids = tok(word, add_special_tokens=False)["input_ids"]
         assert ids and eos not in ids, word  # unknown pieces would map to the end token
+
+
+@pytest.mark.parametrize("fixture", ["clip", "owlvit"])
+def test_old_word_ids_are_unchanged(fixture):
+    """The vocabulary grew (composition words, appended): the committed models' token ids keep their meaning."""
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parents[2] / "fixtures" / "world" / fixture
+    old = json.loads((folder / "vocab.json").read_text(encoding="utf-8"))
+    new, _ = build_vocab_and_merges()
+    assert len(new) >= len(old)
+    assert {t: i for t, i in old.items() if t not in (BOS, EOS)} == {t: new[t] for t in old if t not in (BOS, EOS)}
