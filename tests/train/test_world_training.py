@@ -63,7 +63,8 @@ def test_owlvit_loss_goes_down_on_a_batch():
     model = owlvit_world.build_model(cfg, processor.tokenizer)
     batch = owlvit_world.make_batch(processor, [0, 1, 2, 3], np.random.default_rng(0), cfg)
     losses = _steps(model, lambda: owlvit_world.detection_loss(model(**batch["inputs"]), batch["boxes"],
-                                                               batch["labels"])["loss"], 8)
+                                                               batch["labels"])["loss"], 16)
+    # the first steps can overshoot (3.6 -> 4.8 with the extended vocabulary); by 16 steps it is ~0.7x
     assert losses[-1] < 0.8 * losses[0]
 
 
