@@ -57,7 +57,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         description="Tools for the synthetic world of coloured shapes (its models: `intentcrop train world`, its "
         "benchmark: `intentcrop bench world`).",
         epilog="example:\n  intentcrop world export --format gaicd --out world-gaicd --scenes 20 --seed 0\n"
-        "  intentcrop eval gaicd --data world-gaicd --use-text",
+        "  intentcrop eval gaicd --data world-gaicd --use-text\n"
+        "  intentcrop world export --format cadb --out world-cadb --scenes 60 --seed 0   # composition classes\n"
+        "  intentcrop world export --format aadb --out world-aadb --scenes 60 --seed 0   # attribute scores",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.set_defaults(run=run_world)
