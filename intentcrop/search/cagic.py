@@ -21,6 +21,7 @@ import torch.nn.functional as F
 
 from intentcrop.core.candidates import Candidates
 from intentcrop.core.context import CropContext
+from intentcrop.models.registry import QUALITY, SCORING
 from intentcrop.registry import SEARCHERS
 
 
@@ -68,9 +69,11 @@ class BoxParam:
     def boxes(self, theta: torch.Tensor) -> torch.Tensor:
         if self.ratio is not None:
             aspect = torch.full_like(theta[:, 0], self.ratio)
-        else:  # free-form: aspect between 1/3 and 3 of the image's (ours)
-            a0 = math.log(self.W / self.H)
-            aspect = torch.exp(a0 + math.log(3.0) * (2 * torch.sigmoid(theta[:, 3]) - 1))
+        else:  # free-form: aspect within 3x of the image's (ours), and only where min/max scale can both hold
+            a0 = self.W / self.H
+            lo_a = max(a0 / 3, a0 * self.min_scale / self.max_scale)
+            hi_a = min(a0 * 3, a0 * self.max_scale / self.min_scale)
+            aspect = torch.exp(math.log(lo_a) + math.log(hi_a / lo_a) * torch.sigmoid(theta[:, 3]))
         bw, bh = self._base(aspect)
         # the least scale: the user's min side, and enough to hold the region
         lo = torch.full_like(bw, self.min_scale)
@@ -121,10 +124,10 @@ def sample_crops(levels: list[torch.Tensor], boxes: torch.Tensor, width: float, 
     t = torch.linspace(0, 1, size, dtype=boxes.dtype, device=boxes.device)
     gx = (boxes[:, 0:1] + (boxes[:, 2:3] - boxes[:, 0:1]) * t) / width * 2 - 1  # align_corners=False grid
     gy = (boxes[:, 1:2] + (boxes[:, 3:4] - boxes[:, 1:2]) * t) / height * 2 - 1
-    grid = torch.stack([gx[:, None, :].expand(k, size, size), gy[:, :, None].expand(k, size, size)], dim=-1)
+    grid = torch.stack([gx[:, None, :].expand(k, size, size), gy[:, :, None].expand(k, size, size)], dim=-1).contiguous()
     out = 0
     for level in levels:
-        out = out + F.grid_sample(level.expand(k, -1, -1, -1).to(boxes.dtype), grid, mode="bilinear",
+        out = out + F.grid_sample(level.to(boxes.dtype).expand(k, -1, -1, -1).contiguous(), grid, mode="bilinear",
                                   padding_mode="border", align_corners=False)
     return out / len(levels)
 
@@ -267,6 +270,8 @@ class CagicSearch:
     candidate); each restart's optimum becomes a candidate, ranked by minus the CAGIC loss, with the objective's
     terms in its breakdown ("cagic.loss", "cagic.caption", "cagic.aesthetic")."""
 
+    model_arguments = {"clip_model": SCORING, "quality_model": QUALITY}
+
     def __init__(self, clip_model: Any = None, quality_model: Any = None, device: str | None = None,
                  dtype: Any = None, **config: Any) -> None:
         from intentcrop.score.quality import QualityScorer
@@ -289,7 +294,7 @@ class CagicSearch:
                                    clip=self.clip() if ctx.intent.text else None, device=self.device,
                                    dtype=self.dtype)
         region = ctx.grounding.region if ctx.grounding is not None else None
-        region_t = None if region is None else tuple(float(v) for v in region.clip(ctx.width, ctx.height).xyxy)
+        region_t = None if region is None else (lambda b: (b.x1, b.y1, b.x2, b.y2))(region.clip(ctx.width, ctx.height))
         keys = np.where(np.isnan(candidates.ratio), -1.0, candidates.ratio)
         parts = []
         for key in np.unique(keys):
