@@ -120,7 +120,7 @@ PIPELINE_CONFIGS: dict[str, dict[str, Any]] = {
     "cagic": {
         "summary": "CAGIC: the crop box optimised directly for caption + aesthetic losses (L-BFGS, restarts)",
         "proposer": ("grid", {}),
-        "grounders": {"subject": ("subject", {})},  # the text drives the caption loss, not a grounder
+        "grounders": {"text": ("deferred", {}), "subject": ("subject", {})},  # the caption loss reads the text
         "scorers": [("quality", 1.0, {})],
         "searcher": ("cagic", {}),
     },

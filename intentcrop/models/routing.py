@@ -108,6 +108,7 @@ def model_overrides(config: dict[str, Any], model: "str | Sequence[str] | None" 
         overrides["proposer"] = (name, fill(proposer_registry, name, dict(args)))
         used_roles |= set(model_arguments(proposer_registry, name, args).values())
     if config.get("searcher"):  # e.g. CAGIC's optimiser, whose objective runs a CLIP model
+        import intentcrop.search  # noqa: F401 - registers the searchers
         from intentcrop.registry import SEARCHERS
 
         name, args = config["searcher"]

@@ -187,8 +187,8 @@ class CagicObjective:
             step = self.config.fd_step * max(self.ctx.width, self.ctx.height)
             out["aesthetic"] = -_FiniteDiff.apply(boxes, self._quality, step)
         if self.text:
-            crops = sample_crops(self.levels, boxes.to(self.device), self.ctx.width, self.ctx.height,
-                                 self.config.input_size)
+            size = int(getattr(self.clip.vision_config, "image_size", None) or self.config.input_size)  # the model's own
+            crops = sample_crops(self.levels, boxes.to(self.device), self.ctx.width, self.ctx.height, size)
             mean = torch.tensor([0.48145466, 0.4578275, 0.40821073], device=self.device)[None, :, None, None]
             std = torch.tensor([0.26862954, 0.26130258, 0.27577711], device=self.device)[None, :, None, None]
             model_dtype = next(self.clip.loaded.model.parameters()).dtype
