@@ -21,7 +21,7 @@ import torch.nn.functional as F
 
 from intentcrop.core.candidates import Candidates
 from intentcrop.core.context import CropContext
-from intentcrop.models.registry import QUALITY, SCORING
+from intentcrop.models.registry import GENERATION, QUALITY, SCORING
 from intentcrop.registry import SEARCHERS
 
 
@@ -41,6 +41,8 @@ class CagicConfig:
     lbfgs_max_iter: int = 3  # ours: inner iterations of torch.optim.LBFGS per step
     input_size: int = 224  # the objective model's input side (CLIP's); only used when a term samples pixels
     fd_step: float = 0.01  # ours: finite-difference step (share of the image side) for the non-torch quality term
+    caption: str = "auto"  # "captioner" (paper: a captioner's NLL of the text), "clip" (ours), "auto": the
+    # captioner when a captioning model is given, else CLIP
 
 
 # -- the crop parametrisation ------------------------------------------------------------------------------
@@ -117,14 +119,16 @@ def blurred_pyramid(image: torch.Tensor, scales: tuple[float, ...]) -> list[torc
 
 
 def sample_crops(levels: list[torch.Tensor], boxes: torch.Tensor, width: float, height: float,
-                 size: int) -> torch.Tensor:
-    """Boxes (K, 4) in pixels -> (K, 3, size, size) crops, bilinear, the mean over the pyramid's levels
-    (coarse levels smooth the objective far from an optimum); differentiable in the boxes."""
+                 size: "int | tuple[int, int]") -> torch.Tensor:
+    """Boxes (K, 4) in pixels -> (K, 3, h, w) crops (size = side or (h, w)), bilinear, the mean over the
+    pyramid's levels (coarse levels smooth the objective far from an optimum); differentiable in the boxes."""
     k = boxes.shape[0]
-    t = torch.linspace(0, 1, size, dtype=boxes.dtype, device=boxes.device)
-    gx = (boxes[:, 0:1] + (boxes[:, 2:3] - boxes[:, 0:1]) * t) / width * 2 - 1  # align_corners=False grid
-    gy = (boxes[:, 1:2] + (boxes[:, 3:4] - boxes[:, 1:2]) * t) / height * 2 - 1
-    grid = torch.stack([gx[:, None, :].expand(k, size, size), gy[:, :, None].expand(k, size, size)], dim=-1).contiguous()
+    sh, sw = (size, size) if isinstance(size, int) else (int(size[0]), int(size[1]))
+    tx = torch.linspace(0, 1, sw, dtype=boxes.dtype, device=boxes.device)
+    ty = torch.linspace(0, 1, sh, dtype=boxes.dtype, device=boxes.device)
+    gx = (boxes[:, 0:1] + (boxes[:, 2:3] - boxes[:, 0:1]) * tx) / width * 2 - 1  # align_corners=False grid
+    gy = (boxes[:, 1:2] + (boxes[:, 3:4] - boxes[:, 1:2]) * ty) / height * 2 - 1
+    grid = torch.stack([gx[:, None, :].expand(k, sh, sw), gy[:, :, None].expand(k, sh, sw)], dim=-1).contiguous()
     out = 0
     for level in levels:
         out = out + F.grid_sample(level.to(boxes.dtype).expand(k, -1, -1, -1).contiguous(), grid, mode="bilinear",
@@ -159,23 +163,29 @@ class _FiniteDiff(torch.autograd.Function):
 class CagicObjective:
     """Loss per box (lower is better) and its terms: caption + lam * aesthetic.
 
-    caption (when the intent has a text): "clip" = 1 - cosine(CLIP image embedding of the sampled crop, text
-    embedding) (our variant of the paper's captioner likelihood). aesthetic: "quality" = minus the offline
-    crop-quality model's score (no download), differentiated by finite differences.
+    caption (when the intent has a text), one kind: "captioner" (the paper's) = a captioning model's mean token NLL
+    of the text over the sampled crop, order-free (intentcrop.models.captioner); "clip" (our variant) =
+    1 - cosine(CLIP image embedding of the sampled crop, text embedding). aesthetic: "quality" = minus the
+    offline crop-quality model's score (no download), differentiated by finite differences.
     """
 
     def __init__(self, ctx: CropContext, config: CagicConfig, quality: Any = None, clip: Any = None,
-                 device: str | None = None, dtype: Any = None) -> None:
+                 device: str | None = None, dtype: Any = None, captioner: Any = None) -> None:
+        from intentcrop.models.captioner import CaptionerNLL
+
         self.ctx, self.config = ctx, config
-        self.quality, self.clip = quality, clip
+        self.quality = quality
+        self.clip = clip if captioner is None else None  # one caption kind per objective
         self.device = torch.device(device or "cpu")
         self.dtype = dtype or torch.float32
-        self.text = ctx.intent.text if clip is not None else None
+        self.text = ctx.intent.text if (clip is not None or captioner is not None) else None
         self.levels = None
+        self.captioner = CaptionerNLL(captioner, self.text) if (captioner is not None and self.text) else None
         if self.text:
-            rgb = torch.as_tensor(np.asarray(ctx.image.convert("RGB")), dtype=torch.float32) / 255.0
+            rgb = torch.as_tensor(np.array(ctx.image.convert("RGB")), dtype=torch.float32) / 255.0
             self.levels = blurred_pyramid(rgb.permute(2, 0, 1)[None].to(self.device), config.pyramid)
-            self.text_embedding = torch.as_tensor(clip.encode_text([self.text])[0], device=self.device)
+            if self.captioner is None:
+                self.text_embedding = torch.as_tensor(clip.encode_text([self.text])[0], device=self.device)
 
     def _quality(self, b: np.ndarray) -> np.ndarray:
         b = np.clip(b, 0, [self.ctx.width, self.ctx.height, self.ctx.width, self.ctx.height])
@@ -186,7 +196,11 @@ class CagicObjective:
         if self.quality is not None:
             step = self.config.fd_step * max(self.ctx.width, self.ctx.height)
             out["aesthetic"] = -_FiniteDiff.apply(boxes, self._quality, step)
-        if self.text:
+        if self.captioner is not None:  # sampled at the captioner's own input size, normalised by it
+            h, w = self.captioner.size
+            crops = sample_crops(self.levels, boxes.to(self.device), self.ctx.width, self.ctx.height, (h, w))
+            out["caption"] = self.captioner(crops).to(boxes.dtype).to(boxes.device)
+        elif self.text:
             size = int(getattr(self.clip.vision_config, "image_size", None) or self.config.input_size)  # the model's own
             crops = sample_crops(self.levels, boxes.to(self.device), self.ctx.width, self.ctx.height, size)
             mean = torch.tensor([0.48145466, 0.4578275, 0.40821073], device=self.device)[None, :, None, None]
@@ -264,19 +278,48 @@ def inverse_param(param: BoxParam, box: np.ndarray, iters: int = 200) -> torch.T
     return theta.detach()[0]
 
 
+def pixel_box(box: Any, ratio: float | None, width: int, height: int) -> list[float]:
+    """An optimum on integer pixel edges that keeps an exact ratio where integers allow one (w, h = n·p, n·q for
+    ratio p/q), so the pipeline's per-edge rounding cannot make 63x48 of a 63.4x47.6 box at 4:3."""
+    from fractions import Fraction
+
+    x1, y1, x2, y2 = (float(v) for v in box)
+    if ratio is None:
+        return [float(round(v)) for v in (x1, y1, x2, y2)]
+    frac = Fraction(ratio).limit_denominator(64)
+    p, q = frac.numerator, frac.denominator
+    if abs(p / q - ratio) < 1e-9 and p <= width and q <= height:
+        n = min(max(1, round((y2 - y1) / q)), width // p, height // q)
+        w, h = n * p, n * q
+    else:  # no exact integer box (e.g. an irrational ratio): the nearest one
+        h = max(1, min(height, round(y2 - y1)))
+        w = min(width, max(1, round(h * ratio)))
+    cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
+    left = min(max(round(cx - w / 2), 0), width - w)
+    top = min(max(round(cy - h / 2), 0), height - h)
+    return [float(left), float(top), float(left + w), float(top + h)]
+
+
 @SEARCHERS.register("cagic")
 class CagicSearch:
     """The optimiser as the pipeline's search stage: per ratio group, K restarts (restart 0 from the group's best
     candidate); each restart's optimum becomes a candidate, ranked by minus the CAGIC loss, with the objective's
     terms in its breakdown ("cagic.loss", "cagic.caption", "cagic.aesthetic")."""
 
-    model_arguments = {"clip_model": SCORING, "quality_model": QUALITY}
+    model_arguments = {"clip_model": SCORING, "quality_model": QUALITY, "captioner_model": GENERATION}
 
-    def __init__(self, clip_model: Any = None, quality_model: Any = None, device: str | None = None,
-                 dtype: Any = None, **config: Any) -> None:
+    def __init__(self, clip_model: Any = None, quality_model: Any = None, captioner_model: Any = None,
+                 device: str | None = None, dtype: Any = None, **config: Any) -> None:
         from intentcrop.score.quality import QualityScorer
 
         self.config = CagicConfig(**config)
+        if self.config.caption not in ("auto", "captioner", "clip"):
+            raise ValueError(f"unknown caption kind {self.config.caption!r}; use 'auto', 'captioner' or 'clip'")
+        if self.config.caption == "captioner" and captioner_model is None:
+            raise ValueError("caption kind 'captioner' needs a captioning model (captioner_model: a hub id or folder "
+                             "of an image-text-to-text model, e.g. --model fixtures/world/vlm)")
+        self.captioner_model = None if self.config.caption == "clip" else captioner_model
+        self._captioner = None
         self.device, self.dtype = device, dtype
         self.quality = QualityScorer(quality_model)
         self.clip_model = clip_model
@@ -289,10 +332,19 @@ class CagicSearch:
             self._clip = shared_encoder(self.clip_model, device=self.device, dtype=self.dtype)
         return self._clip
 
+    def captioner(self) -> Any:
+        if self._captioner is None:
+            from intentcrop.models.loading import load_vlm
+
+            self._captioner = load_vlm(self.captioner_model, device=self.device, dtype=self.dtype)
+        return self._captioner
+
     def search(self, ctx: CropContext, candidates: Candidates, score: Callable[[Candidates], Candidates]) -> Candidates:
+        use_captioner = bool(ctx.intent.text) and self.captioner_model is not None
         objective = CagicObjective(ctx, self.config, quality=self.quality,
-                                   clip=self.clip() if ctx.intent.text else None, device=self.device,
-                                   dtype=self.dtype)
+                                   clip=self.clip() if ctx.intent.text and not use_captioner else None,
+                                   captioner=self.captioner() if use_captioner else None,
+                                   device=self.device, dtype=self.dtype)
         region = ctx.grounding.region if ctx.grounding is not None else None
         region_t = None if region is None else (lambda b: (b.x1, b.y1, b.x2, b.y2))(region.clip(ctx.width, ctx.height))
         keys = np.where(np.isnan(candidates.ratio), -1.0, candidates.ratio)
@@ -305,7 +357,7 @@ class CagicSearch:
             if candidates.scores is not None and len(members):
                 init = inverse_param(param, candidates.xyxy[members[np.argmax(candidates.scores[members])]])
             found = optimise(param, objective.terms, objective.loss, self.config, init=init)
-            boxes = np.array([f["box"] for f in found])
+            boxes = np.array([pixel_box(f["box"], ratio, ctx.width, ctx.height) for f in found])
             part = score(Candidates.from_xyxy(boxes, source="cagic", ratio=ratio))
             part.scores = -np.array([f["loss"] for f in found])
             part.breakdown["cagic.loss"] = np.array([f["loss"] for f in found])

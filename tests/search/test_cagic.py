@@ -95,3 +95,47 @@ def test_cagic_through_crop_keeps_ratio_and_reports_terms():
     assert 0 <= r.box.x1 and r.box.x2 <= 64 and 0 <= r.box.y1 and r.box.y2 <= 48
     assert "cagic.loss" in r.breakdown and "cagic.aesthetic" in r.breakdown
     assert r.breakdown["cagic.loss"] == pytest.approx(-r.score)
+
+
+WORLD_VLM = "fixtures/world/vlm"
+
+
+def test_captioner_orders_are_order_free():
+    from intentcrop.models.captioner import orders, phrases
+
+    assert phrases("the green circle and the red triangle") == ["the green circle", "the red triangle"]
+    assert sorted(orders("a, b, c")) == ["a, b, c", "b, c, a", "c, a, b"]
+    assert orders("the blue star") == ["the blue star"]
+
+
+def test_captioner_nll_is_differentiable_in_the_box_and_order_free():
+    """The world LLaVA's NLL of a text over a sampled crop: finite, gradients reach the box parameters, and the
+    two phrase orders of a text cost the same."""
+    from intentcrop.models.captioner import CaptionerNLL
+    from intentcrop.models.loading import load_vlm
+
+    loaded = load_vlm(WORLD_VLM)
+    image = torch.rand(1, 3, 60, 90, generator=torch.Generator().manual_seed(0))
+    levels = blurred_pyramid(image, (0.5, 1.0))
+    param = BoxParam(90, 60, 1.0, 0.3, 1.0)
+    theta = torch.tensor([[0.3, -0.2, 0.5]], dtype=torch.float64, requires_grad=True)
+    nll = CaptionerNLL(loaded, "the green circle and the red triangle")
+    crops = sample_crops(levels, param.boxes(theta), 90.0, 60.0, nll.size)
+    value = nll(crops)
+    assert value.shape == (1,) and torch.isfinite(value).all() and float(value) > 0
+    value.sum().backward()
+    assert torch.isfinite(theta.grad).all() and theta.grad.abs().sum() > 0
+    with torch.no_grad():
+        swapped = CaptionerNLL(loaded, "the red triangle and the green circle")(crops)
+    assert float(swapped) == pytest.approx(float(value), rel=1e-5)
+
+
+def test_cagic_with_the_captioner_keeps_constraints_and_reports_the_caption_term():
+    rng = np.random.default_rng(0)
+    pixels = (rng.random((48, 64, 3)) * 60).astype(np.uint8)
+    pixels[10:30, 35:55] = [230, 40, 40]
+    out = intentcrop.crop(Image.fromarray(pixels), method="cagic", text="the red square", ratio="4:3", k=1,
+                          model=[WORLD_VLM], options={"min_crop_side": 8})
+    r = out[0]
+    assert math.isclose(r.box.width / r.box.height, 4 / 3, rel_tol=1e-6)
+    assert "cagic.caption" in r.breakdown and r.breakdown["cagic.caption"] > 0
