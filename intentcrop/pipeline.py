@@ -114,6 +114,16 @@ PIPELINE_CONFIGS: dict[str, dict[str, Any]] = {
         "scorers": [("quality", 1.0, {}), ("content", 1.0, {}), ("area", 0.5, {})],
         "searcher": ("cropper_refine", {}),
     },
+    # CAGIC (Horanyi et al.; docs/methods.md): the crop optimised directly (intentcrop.search.cagic): caption
+    # loss (CLIP text similarity, our variant) + lambda * aesthetic loss (the offline quality model), annealed,
+    # K restarts, L-BFGS; the grid only seeds restart 0. Defaults: intentcrop.search.cagic.CagicConfig.
+    "cagic": {
+        "summary": "CAGIC: the crop box optimised directly for caption + aesthetic losses (L-BFGS, restarts)",
+        "proposer": ("grid", {}),
+        "grounders": {"text": ("deferred", {}), "subject": ("subject", {})},  # the caption loss reads the text
+        "scorers": [("quality", 1.0, {})],
+        "searcher": ("cagic", {}),
+    },
 }
 
 

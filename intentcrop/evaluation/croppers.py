@@ -157,6 +157,7 @@ CROPPERS: dict[str, Callable[[], Cropper]] = {
     # the cropper method (a VLM in context): its server from INTENTCROP_VLM_URL / INTENTCROP_VLM_MODEL (key:
     # OPENAI_API_KEY), its example bank from INTENTCROP_CROPPER_BANK
     "cropper": lambda: IntentCropCropper("cropper"),
+    "cagic": lambda: IntentCropCropper("cagic"),  # the crop optimised directly (intentcrop.search.cagic)
     "center": CenterCropper,
     "whole": WholeImageCropper,
     "smartcrop": SmartcropCropper,

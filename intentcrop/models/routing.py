@@ -107,6 +107,14 @@ def model_overrides(config: dict[str, Any], model: "str | Sequence[str] | None" 
         name, args = config["proposer"]  # e.g. Cropper's VLM (a generation model)
         overrides["proposer"] = (name, fill(proposer_registry, name, dict(args)))
         used_roles |= set(model_arguments(proposer_registry, name, args).values())
+    if config.get("searcher"):  # e.g. CAGIC's optimiser, whose objective runs a CLIP model
+        import intentcrop.search  # noqa: F401 - registers the searchers
+        from intentcrop.registry import SEARCHERS
+
+        name, args = config["searcher"]
+        if model_arguments(SEARCHERS, name, args):
+            overrides["searcher"] = (name, fill(SEARCHERS, name, dict(args)))
+            used_roles |= set(model_arguments(SEARCHERS, name, args).values())
     used_roles |= {role for n, _, args in config.get("scorers", [])
                    for role in model_arguments(scorer_registry, n, args).values()}
     unused = [chosen[r] for r in chosen if r not in used_roles]

@@ -3,5 +3,6 @@
 from intentcrop.search.consensus import ConsensusRefine
 from intentcrop.search.local import LocalSearch
 from intentcrop.search.cropper import CropperRefine
+from intentcrop.search.cagic import CagicSearch
 
-__all__ = ["ConsensusRefine", "CropperRefine", "LocalSearch"]
+__all__ = ["CagicSearch", "ConsensusRefine", "CropperRefine", "LocalSearch"]
