@@ -52,10 +52,13 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     clipcrop.add_argument("--data", default="world", metavar="world", help="training data: 'world' (default)")
     clipcrop.add_argument("--out", required=True, metavar="DIR", help="where to save the decoder")
     clipcrop.add_argument("--seed", type=int, default=0)
-    clipcrop.add_argument("--steps", type=int, default=80)
-    clipcrop.add_argument("--batch", type=int, default=4)
-    clipcrop.add_argument("--scenes", type=int, default=60, help="training scenes (validation: a quarter as many)")
-    clipcrop.add_argument("--lr", type=float, default=2e-3)
+    clipcrop.add_argument("--steps", type=int, default=1500)
+    clipcrop.add_argument("--batch", type=int, default=16)
+    clipcrop.add_argument("--scenes", type=int, default=120, help="training scenes (validation: a quarter as many)")
+    clipcrop.add_argument("--pool", type=int, default=360,
+                          help="training samples grounded once up front (every case, then mosaics)")
+    clipcrop.add_argument("--val-every", type=int, default=100, help="validate every N steps; the best is kept")
+    clipcrop.add_argument("--lr", type=float, default=1e-3)
     clipcrop.add_argument("--no-mosaic", action="store_true", help="the paper's no-mosaic ablation")
     clipcrop.set_defaults(run=run_clipcrop)
     parser.set_defaults(run=run)
@@ -96,6 +99,7 @@ def run_clipcrop(args) -> int:
     from intentcrop.train.clipcrop_world import train_clipcrop_world
 
     record = train_clipcrop_world(args.grounder, args.out, seed=args.seed, n_scenes=args.scenes, steps=args.steps,
-                                  batch=args.batch, lr=args.lr, use_mosaic=not args.no_mosaic)
+                                  batch=args.batch, lr=args.lr, use_mosaic=not args.no_mosaic,
+                                  pool=args.pool, val_every=args.val_every)
     print(f"intentcrop train clipcrop: {record['steps']} steps in {record['seconds']} s -> {args.out}")
     return 0

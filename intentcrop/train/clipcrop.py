@@ -1,7 +1,9 @@
 """Training ClipCrop's crop decoder as the paper does: Hungarian matching, L1 + GIoU + Smooth-L1 quality, mosaics.
 
 Each prediction set (M boxes, M qualities) is matched one-to-one to the good ground-truth crops (MOS >= 4 of 5)
-with `scipy.optimize.linear_sum_assignment` on an L1 + GIoU cost. Matched predictions learn the crop's box
+with `scipy.optimize.linear_sum_assignment` on an L1 + GIoU cost. Deviation (world data): where no crop of an image
+reaches MOS 4 (half the world cases), the crops within RELATIVE_GOOD of its best MOS are its good crops, so
+those images still teach boxes instead of only pushing every quality to 0. Matched predictions learn the crop's box
 (L1 + GIoU) and its score (MOS mapped to 0..1). Label smoothing: an unmatched prediction whose IoU to a scored
 crop is >= 0.9 learns that crop's score; the other unmatched predictions learn 0 (DETR's "no crop").
 Mosaics (single, 2x2, 3x3 with equal probability) tile several scenes; text and ground truth come from one tile.
@@ -19,6 +21,7 @@ import numpy as np
 from intentcrop.models.loading import _require_torch
 
 GOOD_MOS = 4.0  # ground-truth crops the decoder must find: MOS >= 4 of 5 (the paper's threshold)
+RELATIVE_GOOD = 0.5  # deviation: an image with no MOS >= 4 crop takes its crops within 0.5 of its best MOS
 SMOOTH_IOU = 0.9  # label smoothing: a prediction this close to a scored crop learns its score
 L1_WEIGHT, GIOU_WEIGHT, QUALITY_WEIGHT = 5.0, 2.0, 1.0  # DETR's box weights; quality weighted as one box term
 
@@ -59,13 +62,18 @@ def hungarian_match(cost: Any) -> tuple[np.ndarray, np.ndarray]:
     return rows, cols
 
 
-def set_loss(pred_boxes: Any, pred_quality: Any, crops: Any, mos: Any) -> dict[str, Any]:
+def set_loss(pred_boxes: Any, pred_quality: Any, crops: Any, mos: Any,
+             relative_good: float | None = RELATIVE_GOOD) -> dict[str, Any]:
     """Loss of one image's predictions (M, 4), (M,) against its scored crops (C, 4) with MOS (C,).
 
-    Only crops with MOS >= GOOD_MOS take part in the matching; all scored crops feed label smoothing."""
+    Crops with MOS >= GOOD_MOS (or, where none is, within `relative_good` of the best MOS; None: the paper's
+    absolute threshold only) take part in the matching; all scored crops feed label smoothing."""
     torch = _require_torch()
     f = torch.nn.functional
-    good = mos >= GOOD_MOS
+    threshold = GOOD_MOS
+    if relative_good is not None and len(mos):
+        threshold = min(GOOD_MOS, float(mos.max()) - relative_good)
+    good = mos >= threshold
     gt, gt_q = crops[good], mos_to_unit(mos[good])
     target_q = torch.zeros_like(pred_quality)
     if len(crops):  # label smoothing first, so a matched prediction's own target wins
@@ -160,7 +168,8 @@ def hflip(tile: Tile) -> Tile:
 def train_steps(decoder: Any, batches: Any, steps: int, lr: float = 1e-3, weight_decay: float = 1e-4,
                 seed: int = 0, progress: Any = None) -> list[float]:
     """AdamW with cosine decay over `steps`. `batches(step)` gives (tokens, positions, matched, union, crops, mos)
-    with crops / mos lists of per-image tensors. Returns the loss per step."""
+    with crops / mos lists of per-image tensors. `progress(step, loss)` may return True to stop early.
+    Returns the loss per step."""
     torch = _require_torch()
     torch.manual_seed(seed)
     module = decoder.module.train()
@@ -177,11 +186,11 @@ def train_steps(decoder: Any, batches: Any, steps: int, lr: float = 1e-3, weight
         opt.step()
         sched.step()
         losses.append(float(loss.detach()))
-        if progress is not None:
-            progress(step, losses[-1])
+        if progress is not None and progress(step, losses[-1]):
+            break
     module.eval()
     return losses
 
 
-__all__ = ["GOOD_MOS", "Tile", "box_iou_giou", "hflip", "hungarian_match", "match_cost", "mos_to_unit", "mosaic",
+__all__ = ["GOOD_MOS", "RELATIVE_GOOD", "Tile", "box_iou_giou", "hflip", "hungarian_match", "match_cost", "mos_to_unit", "mosaic",
            "set_loss", "train_steps"]

@@ -102,3 +102,13 @@ def test_tiny_decoder_loss_drops():
     decoder = ClipCropDecoder(config, seed=0)
     losses = train_steps(decoder, _batches(), steps=40, lr=3e-3, seed=0)
     assert np.mean(losses[-5:]) < 0.7 * np.mean(losses[:5])
+
+
+def test_relative_good_crops_where_none_reaches_mos_4():
+    crops = torch.tensor([[0.1, 0.1, 0.5, 0.6], [0.4, 0.2, 0.9, 0.9], [0.0, 0.0, 0.3, 0.3]])
+    mos = torch.tensor([3.2, 2.9, 1.5])  # no crop reaches 4: the two within 0.5 of the best are the good ones
+    boxes = torch.tensor([[0.15, 0.1, 0.5, 0.6], [0.4, 0.2, 0.9, 0.9], [0.6, 0.0, 0.7, 0.1]])
+    quality = torch.tensor([0.55, 0.475, 0.0])
+    relative = set_loss(boxes, quality, crops, mos)
+    assert float(relative["l1"]) == pytest.approx(0.05 / 2, abs=1e-6)  # two crops matched, one off by 0.05
+    assert float(set_loss(boxes, quality, crops, mos, relative_good=None)["l1"]) == 0.0  # the paper's rule
