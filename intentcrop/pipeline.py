@@ -101,6 +101,16 @@ PIPELINE_CONFIGS: dict[str, dict[str, Any]] = {
         ],
         "searcher": None,
     },
+    # ClipCrop (Zhong et al.; docs/methods.md): OWL-ViT grounds the text, a DETR-like decoder over the grounder's
+    # image tokens proposes M crops (offsets from the grounded union box) and scores them; the k best are kept.
+    # Its decoder is the world checkpoint (fixtures/world/clipcrop) unless `--model FOLDER` gives another.
+    "clipcrop": {
+        "summary": "ClipCrop: OWL-ViT grounding, then a crop decoder over its tokens proposes and scores crops",
+        "proposer": ("clipcrop", {}),
+        "grounders": {"text": ("owlvit", {}), "subject": ("subject", {})},
+        "scorers": [("clipcrop", 1.0, {})],
+        "searcher": None,
+    },
     # Cropper (Lee et al., 2024; docs/methods.md): a VLM proposes crops in context (examples retrieved from an
     # example bank), the paper's three scorers judge them (aesthetics = the offline quality model, content =
     # similarity of the crop to the whole image (+ to the text, ours), area), and the VLM refines them for

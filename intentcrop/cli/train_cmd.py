@@ -43,6 +43,24 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     from intentcrop.cli.world_cmd import add_train_parser  # the synthetic world's models
 
     add_train_parser(targets)
+    clipcrop = targets.add_parser(
+        "clipcrop", help="ClipCrop's crop decoder over a grounder's tokens, on the world's scored crops",
+        description="Train ClipCrop's DETR-like crop decoder (Hungarian matching, L1 + GIoU + quality losses, "
+        "mosaics) on world cases grounded by --grounder; saves a folder usable with --model FOLDER.",
+    )
+    clipcrop.add_argument("--grounder", required=True, metavar="PATH", help="OWL-ViT folder (fixtures/world/owlvit)")
+    clipcrop.add_argument("--data", default="world", metavar="world", help="training data: 'world' (default)")
+    clipcrop.add_argument("--out", required=True, metavar="DIR", help="where to save the decoder")
+    clipcrop.add_argument("--seed", type=int, default=0)
+    clipcrop.add_argument("--steps", type=int, default=1500)
+    clipcrop.add_argument("--batch", type=int, default=16)
+    clipcrop.add_argument("--scenes", type=int, default=120, help="training scenes (validation: a quarter as many)")
+    clipcrop.add_argument("--pool", type=int, default=360,
+                          help="training samples grounded once up front (every case, then mosaics)")
+    clipcrop.add_argument("--val-every", type=int, default=100, help="validate every N steps; the best is kept")
+    clipcrop.add_argument("--lr", type=float, default=1e-3)
+    clipcrop.add_argument("--no-mosaic", action="store_true", help="the paper's no-mosaic ablation")
+    clipcrop.set_defaults(run=run_clipcrop)
     parser.set_defaults(run=run)
     return parser
 
@@ -72,3 +90,16 @@ def run(args) -> int:
         return 2
     return 0
 
+
+
+def run_clipcrop(args) -> int:
+    if args.data != "world":
+        print("intentcrop train clipcrop: only --data world is implemented so far", file=sys.stderr)
+        return 2
+    from intentcrop.train.clipcrop_world import train_clipcrop_world
+
+    record = train_clipcrop_world(args.grounder, args.out, seed=args.seed, n_scenes=args.scenes, steps=args.steps,
+                                  batch=args.batch, lr=args.lr, use_mosaic=not args.no_mosaic,
+                                  pool=args.pool, val_every=args.val_every)
+    print(f"intentcrop train clipcrop: {record['steps']} steps in {record['seconds']} s -> {args.out}")
+    return 0

@@ -26,6 +26,7 @@ GROUNDING = "grounding"
 SCORING = "scoring"
 QUALITY = "quality"  # the offline crop-quality model: a numpy .npz made by `intentcrop train quality`
 GENERATION = "generation"  # an image-text-to-text VLM (Cropper's proposer): AutoModelForImageTextToText
+CROP_DECODER = "crop_decoder"  # ClipCrop's crop decoder: a folder saved by `intentcrop train clipcrop`
 
 # transformers model_type -> role. Architectures are what a folder's config.json says it is.
 ARCHITECTURE_ROLES: dict[str, str] = {
@@ -42,6 +43,7 @@ ARCHITECTURE_ROLES: dict[str, str] = {
     "qwen2_5_vl": GENERATION,
     "paligemma": GENERATION,
     "gemma3": GENERATION,
+    "clipcrop": CROP_DECODER,  # intentcrop.models.clipcrop (config.json + model.safetensors)
 }
 
 

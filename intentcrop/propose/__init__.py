@@ -11,6 +11,7 @@ from intentcrop.propose.geometry import (
 )
 from intentcrop.propose.proposer import GridProposer, Proposer
 from intentcrop.propose import cropper as _cropper  # noqa: F401,E402 (registers "cropper")
+from intentcrop.propose import clipcrop as _clipcrop  # noqa: F401,E402 (registers "clipcrop")
 
 __all__ = [
     "GridProposer", "Proposer", "contains_mask", "dedupe", "grid_anchors", "largest_ratio_window",
