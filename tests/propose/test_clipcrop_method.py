@@ -74,13 +74,18 @@ def test_clipcrop_method_end_to_end(small_decoder, world_case):
 
 @needs_owlvit
 @pytest.mark.skipif(not CHECKPOINT.is_dir(), reason="world clipcrop checkpoint absent")
-def test_committed_checkpoint_keeps_the_target(world_case):
+def test_committed_checkpoint_keeps_the_target_in_most_cases():
+    """The world checkpoint's best free-form crop holds the referred targets in at least 5 of the first 8
+    benchmark cases (the committed one: 6; the step-80 one before it: 3)."""
     from intentcrop.core.intent import Intent
+    from intentcrop.world.referring import benchmark_cases
 
-    case = world_case
-    out = _pipeline(CHECKPOINT).run(case.scene.image, Intent(text=case.referral.text, k=1))
-    t = case.target_box
-    assert out.results and out.results[0].box.contains(t, tolerance=1.0)
+    pipeline = _pipeline(CHECKPOINT)
+    held = 0
+    for case in benchmark_cases(8, seed=0):
+        out = pipeline.run(case.scene.image, Intent(text=case.referral.text, k=1))
+        held += bool(out.results and out.results[0].box.contains(case.target_box, tolerance=1.0))
+    assert held >= 5
 
 
 @needs_owlvit
