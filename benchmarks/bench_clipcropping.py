@@ -31,10 +31,26 @@ FIX = ROOT / "fixtures" / "world"
 EXPLAIN_SEED = 830_000_000  # composed scenes for the explanation check: apart from training / validation / cases
 
 
+def _register_forced_prompts() -> None:
+    """clip_prompts with its inert-element check off: the world CLIP knows none of the prompts' telling words, so
+    the library leaves every pair out (constant scores); this measures what scoring them anyway gives."""
+    from intentcrop.registry import SCORERS
+    from intentcrop.score.prompts import ClipPromptScorer
+
+    if "clip_prompts_unchecked" in SCORERS.names():
+        return
+
+    @SCORERS.register("clip_prompts_unchecked")
+    class Unchecked(ClipPromptScorer):
+        def usable_elements(self, encoder):
+            return self.elements
+
+
 def methods(args) -> dict[str, tuple[str, dict]]:
     from intentcrop.models.routing import model_overrides
     from intentcrop.pipeline import PIPELINE_CONFIGS
 
+    _register_forced_prompts()
     clip, owl = str(FIX / "clip"), str(FIX / "owlvit")
     out = {"clipcropping": ("clipcropping", model_overrides(PIPELINE_CONFIGS["clipcropping"],
                                                             [str(FIX / "clipcropping"), clip], "cpu"))}
@@ -44,6 +60,8 @@ def methods(args) -> dict[str, tuple[str, dict]]:
     prompts = {"proposer": ("grid", {}), "grounders": {}, "searcher": None,
                "scorers": [("clip_prompts", 1.0, {"model": clip, "device": "cpu"})]}
     out["clip_prompts (zero-shot)"] = ("default", prompts)
+    unchecked = dict(prompts, scorers=[("clip_prompts_unchecked", 1.0, {"model": clip, "device": "cpu"})])
+    out["clip_prompts, inert check off"] = ("default", unchecked)
     out["vlm"] = ("vlm", model_overrides(PIPELINE_CONFIGS["vlm"], [owl, clip], "cpu"))
     out["default"] = ("default", {})
     return out
@@ -89,7 +107,7 @@ def measure_explanations(args) -> dict:
     encoder = shared_encoder(head.trained_clip(), "cpu", None)
     head.attach(encoder)
     prompts = ClipPromptScorer(model=str(FIX / "clip"), device="cpu", groups=("composition",))
-    usable = prompts.usable_elements(encoder)
+    usable = prompts.usable_elements(encoder) or prompts.elements  # inert on the world CLIP: scored anyway
     names = [e.name for e in COMPOSITION_ELEMENTS]
     hits, zs_hits, side_hits, side_n = 0, 0, np.zeros(5), np.zeros(5)
     per_class = {c: [0, 0] for c in names}
@@ -106,17 +124,19 @@ def measure_explanations(args) -> dict:
         decided = np.abs(target - 0.5) > 1e-6
         side_hits += ((out["aesthetics"][0] > 0.5) == (target > 0.5)) & decided
         side_n += decided
-        if usable:
-            embed = encoder.pool_crops(encoder.image_state(scene.image), whole, scene.width, scene.height)
-            pos = encoder.encode_text([e.positive for e in usable])
-            neg = encoder.encode_text([e.negative for e in usable])
-            p = element_scores(embed, pos, neg, encoder.logit_scale)[0]
-            zs_hits += usable[int(np.argmax(p))].name == truth
+        # the zero-shot prompts on the same whole image
+        embed = encoder.pool_crops(encoder.image_state(scene.image), whole, scene.width, scene.height)
+        pos = encoder.encode_text([e.positive for e in usable])
+        neg = encoder.encode_text([e.negative for e in usable])
+        p = element_scores(embed, pos, neg, encoder.logit_scale)[0]
+        zs_hits += usable[int(np.argmax(p))].name == truth
     return {"scenes": args.scenes, "composition_named": round(hits / args.scenes, 3),
             "per_class": {c: round(h / max(n, 1), 3) for c, (h, n) in per_class.items()},
             "aesthetic_side": {e.name: round(float(h / max(n, 1)), 3) for e, h, n in zip(AESTHETIC_ELEMENTS, side_hits, side_n)},
-            "zero_shot_composition_named": round(zs_hits / args.scenes, 3) if usable else None,
-            "zero_shot_usable_composition_elements": [e.name for e in usable], "chance": 0.2}
+            "zero_shot_composition_named": round(zs_hits / args.scenes, 3),
+            "zero_shot_inert_elements": sorted(set(e.name for e in prompts.elements)
+                                               - set(e.name for e in prompts.usable_elements(encoder))),
+            "chance": 0.2}
 
 
 def main() -> int:

@@ -98,7 +98,7 @@ def label_samples(composition: str, aesthetics: str, n_scenes: int, seed: int = 
     """(training, validation) labelled images. Both "world": composed scenes carry both labels; otherwise each
     source's images carry their own kind (the other's loss skips them)."""
     base = LABEL_SEED + seed * 1_000_000
-    n_val = max(n_scenes // 5, 10)
+    n_val = max(n_scenes // 5, 5)
     train: list[LabelSample] = []
     val: list[LabelSample] = []
     if composition == WORLD and aesthetics == WORLD:
@@ -141,7 +141,7 @@ def crop_cases(crops: str, n_scenes: int, seed: int = 0) -> tuple[list[CropCase]
     """(training, validation) scored-crop cases: the world (module docstring) or a gaicd folder."""
     if crops == WORLD:
         base = CROP_SEED + seed * 1_000_000
-        return world_cases(n_scenes, base), world_cases(max(n_scenes // 5, 10), base + VAL_OFFSET)
+        return world_cases(n_scenes, base), world_cases(max(n_scenes // 5, 2), base + VAL_OFFSET)
     from intentcrop.datasets.gaicd import load_gaicd
 
     rows, val = [], []
