@@ -227,8 +227,8 @@ def train_head(model: Any, train: list[dict[str, Any]], val: list[dict[str, Any]
 
 
 def train_clipcropping(clip: str | Path, out: str | Path, composition: str = "world", aesthetics: str = "world",
-                       crops: str = "world", seed: int = 0, knowledge_steps: int = 600, head_steps: int = 800,
-                       label_scenes: int = 600, crop_scenes: int = 240, use_cke: bool = True, use_ake: bool = True,
+                       crops: str = "world", seed: int = 0, knowledge_steps: int = 1200, head_steps: int = 1000,
+                       label_scenes: int = 2000, crop_scenes: int = 300, use_cke: bool = True, use_ake: bool = True,
                        lr: float = 5e-3, head_lr: float = 1e-3, val_every: int = 100,
                        knowledge_from: str | Path | None = None,
                        log: Callable[[str], None] = print) -> dict[str, Any]:
