@@ -111,6 +111,18 @@ PIPELINE_CONFIGS: dict[str, dict[str, Any]] = {
         "scorers": [("clipcrop", 1.0, {})],
         "searcher": None,
     },
+    # CLIPCropping (Yuan, Li, Chen; docs/methods.md): grid candidates scored by a head that fuses each crop's
+    # RoIAlign / RoDAlign features with composition and aesthetic knowledge learned on CLIP (CKE, AKE); the head
+    # and CLIP are the world checkpoint (fixtures/world/clipcropping, and the CLIP it records) unless
+    # `--model FOLDER` gives others. Text and query images are grounded first; candidates hold the region.
+    "clipcropping": {
+        "summary": "CLIPCropping: grid candidates scored by a head fusing region features with learned CLIP "
+                   "composition and aesthetic knowledge",
+        "proposer": ("grid", {}),
+        "grounders": {"text": ("owlvit", {}), "query_image": ("owlvit", {}), "subject": ("subject", {})},
+        "scorers": [("clipcropping", 1.0, {})],
+        "searcher": None,
+    },
     # Cropper (Lee et al., 2024; docs/methods.md): a VLM proposes crops in context (examples retrieved from an
     # example bank), the paper's three scorers judge them (aesthetics = the offline quality model, content =
     # similarity of the crop to the whole image (+ to the text, ours), area), and the VLM refines them for

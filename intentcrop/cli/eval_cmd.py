@@ -16,7 +16,7 @@ from typing import Any, Sequence
 
 from intentcrop.errors import IntentCropError
 
-FCDB_METHODS = ("intentcrop", "cropper", "cagic", "center", "whole", "smartcrop", "smartcrop-full")
+FCDB_METHODS = ("intentcrop", "cropper", "cagic", "clipcropping", "center", "whole", "smartcrop", "smartcrop-full")
 BASELINES = ("center", "smartcrop")  # what --baselines adds next to the chosen method(s)
 
 

@@ -61,6 +61,30 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     clipcrop.add_argument("--lr", type=float, default=1e-3)
     clipcrop.add_argument("--no-mosaic", action="store_true", help="the paper's no-mosaic ablation")
     clipcrop.set_defaults(run=run_clipcrop)
+    cc = targets.add_parser(
+        "clipcropping", help="CLIPCropping: CKE/AKE prompt learners on a CLIP, then the cropping head on scored crops",
+        description="Train CLIPCropping (intentcrop.train.clipcropping): the composition and aesthetic prompt "
+        "learners (CoCoOp) on a frozen CLIP against composition / attribute labels, then the cropping head "
+        "(RoIAlign + RoDAlign + knowledge, Huber + ranking loss) on scored crops; saves a folder usable with "
+        "--model FOLDER and the method clipcropping.",
+    )
+    cc.add_argument("--clip", required=True, metavar="PATH", help="the CLIP to learn on (fixtures/world/clip)")
+    cc.add_argument("--composition", default="world", metavar="DIR|world", help="cadb-format folder or 'world'")
+    cc.add_argument("--aesthetics", default="world", metavar="DIR|world", help="aadb-format folder or 'world'")
+    cc.add_argument("--crops", default="world", metavar="DIR|world", help="gaicd-format folder or 'world'")
+    cc.add_argument("--out", required=True, metavar="DIR", help="where to save the model")
+    cc.add_argument("--seed", type=int, default=0)
+    cc.add_argument("--knowledge-steps", type=int, default=1200)
+    cc.add_argument("--head-steps", type=int, default=1000)
+    cc.add_argument("--label-scenes", type=int, default=2000, help="world labelled scenes (validation: a fifth)")
+    cc.add_argument("--crop-scenes", type=int, default=300, help="world scored scenes (validation: a fifth)")
+    cc.add_argument("--val-every", type=int, default=100, help="validate the head every N steps; the best is kept")
+    cc.add_argument("--no-cke", action="store_true", help="the paper's ablation: the head without composition knowledge")
+    cc.add_argument("--no-ake", action="store_true", help="the paper's ablation: the head without aesthetic knowledge")
+    cc.add_argument("--knowledge-from", metavar="DIR", help="take the prompt learners of this saved model (skip "
+                    "stage 1; the ablations' heads over the same knowledge)")
+    cc.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    cc.set_defaults(run=run_clipcropping)
     parser.set_defaults(run=run)
     return parser
 
@@ -102,4 +126,27 @@ def run_clipcrop(args) -> int:
                                   batch=args.batch, lr=args.lr, use_mosaic=not args.no_mosaic,
                                   pool=args.pool, val_every=args.val_every)
     print(f"intentcrop train clipcrop: {record['steps']} steps in {record['seconds']} s -> {args.out}")
+    return 0
+
+
+def run_clipcropping(args) -> int:
+    from intentcrop.errors import IntentCropError
+
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    from intentcrop.train.clipcropping import train_clipcropping
+
+    try:
+        record = train_clipcropping(args.clip, args.out, composition=args.composition, aesthetics=args.aesthetics,
+                                    crops=args.crops, seed=args.seed, knowledge_steps=args.knowledge_steps,
+                                    head_steps=args.head_steps, label_scenes=args.label_scenes,
+                                    crop_scenes=args.crop_scenes, use_cke=not args.no_cke, use_ake=not args.no_ake,
+                                    val_every=args.val_every, knowledge_from=args.knowledge_from, log=lambda m: print(m, file=sys.stderr, flush=True))
+    except IntentCropError as exc:
+        print(f"intentcrop train clipcropping: {exc}", file=sys.stderr)
+        return 2
+    print(f"intentcrop train clipcropping: {record['seconds']} s -> {args.out} (val SRCC "
+          f"{record['head_best']['srcc']:.3f}, composition acc {record['knowledge_val']['composition_acc']:.3f})")
     return 0

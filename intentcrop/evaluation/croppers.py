@@ -158,6 +158,8 @@ CROPPERS: dict[str, Callable[[], Cropper]] = {
     # OPENAI_API_KEY), its example bank from INTENTCROP_CROPPER_BANK
     "cropper": lambda: IntentCropCropper("cropper"),
     "cagic": lambda: IntentCropCropper("cagic"),  # the crop optimised directly (intentcrop.search.cagic)
+    # the CLIPCropping head over grid candidates (its world checkpoint unless the method's scorer is given another)
+    "clipcropping": lambda: IntentCropCropper("clipcropping"),
     "center": CenterCropper,
     "whole": WholeImageCropper,
     "smartcrop": SmartcropCropper,

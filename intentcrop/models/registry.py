@@ -27,6 +27,7 @@ SCORING = "scoring"
 QUALITY = "quality"  # the offline crop-quality model: a numpy .npz made by `intentcrop train quality`
 GENERATION = "generation"  # an image-text-to-text VLM (Cropper's proposer): AutoModelForImageTextToText
 CROP_DECODER = "crop_decoder"  # ClipCrop's crop decoder: a folder saved by `intentcrop train clipcrop`
+CROP_HEAD = "crop_head"  # CLIPCropping's knowledge + cropping head: a folder saved by `intentcrop train clipcropping`
 
 # transformers model_type -> role. Architectures are what a folder's config.json says it is.
 ARCHITECTURE_ROLES: dict[str, str] = {
@@ -44,6 +45,7 @@ ARCHITECTURE_ROLES: dict[str, str] = {
     "paligemma": GENERATION,
     "gemma3": GENERATION,
     "clipcrop": CROP_DECODER,  # intentcrop.models.clipcrop (config.json + model.safetensors)
+    "clipcropping": CROP_HEAD,  # intentcrop.models.clipcropping (config.json + model.safetensors)
 }
 
 

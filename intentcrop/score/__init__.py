@@ -6,5 +6,6 @@ from intentcrop.score import framing as _framing, heuristic as _heuristic, quali
 from intentcrop.score import isolation as _isolation  # noqa: F401,E402 (register isolation)
 from intentcrop.score import cropper as _cropper  # noqa: F401,E402 (register content, area)
 from intentcrop.score import clipcrop as _clipcrop  # noqa: F401,E402 (register clipcrop)
+from intentcrop.score import clipcropping as _clipcropping  # noqa: F401,E402 (register clipcropping)
 
 __all__ = ["Scorer", "zscore"]

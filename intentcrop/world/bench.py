@@ -66,7 +66,8 @@ RELATION_SHARE = 0.25  # spatial-relation cases, and again position cases, per s
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "world"
 DEFAULT_MODELS = (FIXTURES / "owlvit", FIXTURES / "clip")  # the text and query-image methods' world models
 # the benchmark's: each method takes those it has a stage for (the VLM: Cropper's proposer)
-BENCH_MODELS = DEFAULT_MODELS + (FIXTURES / "vlm", FIXTURES / "clipcrop")  # clipcrop: the crop decoder
+BENCH_MODELS = DEFAULT_MODELS + (FIXTURES / "vlm", FIXTURES / "clipcrop",  # clipcrop: the crop decoder
+                                 FIXTURES / "clipcropping")  # CLIPCropping's knowledge + cropping head
 
 
 @dataclass
