@@ -80,5 +80,8 @@ def test_intentcrop_cropper_asks_for_one_crop_at_the_ratio(monkeypatch, wide_ima
 
 def test_make_cropper_names_the_known_methods():
     assert isinstance(make_cropper("center"), CenterCropper)
-    with pytest.raises(KeyError, match="intentcrop, cropper, center, whole, smartcrop"):
+    from intentcrop.evaluation.croppers import CROPPERS
+
+    assert {"intentcrop", "cropper", "cagic", "clipcropping", "center", "smartcrop"} <= set(CROPPERS)
+    with pytest.raises(KeyError, match=", ".join(CROPPERS)):
         make_cropper("nope")
