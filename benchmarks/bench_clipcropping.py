@@ -51,9 +51,9 @@ def methods(args) -> dict[str, tuple[str, dict]]:
     from intentcrop.pipeline import PIPELINE_CONFIGS
 
     _register_forced_prompts()
-    clip, owl = str(FIX / "clip"), str(FIX / "owlvit")
+    clip, owl = str(args.clip), str(FIX / "owlvit")
     out = {"clipcropping": ("clipcropping", model_overrides(PIPELINE_CONFIGS["clipcropping"],
-                                                            [str(FIX / "clipcropping"), clip], "cpu"))}
+                                                            [str(args.head), clip], "cpu"))}
     for label, folder in (("clipcropping no CKE", args.no_cke), ("clipcropping no AKE", args.no_ake)):
         if folder:
             out[label] = ("clipcropping", model_overrides(PIPELINE_CONFIGS["clipcropping"], [folder, clip], "cpu"))
@@ -103,10 +103,10 @@ def measure_explanations(args) -> dict:
     from intentcrop.train.clipcropping_world import WORLD_CLASSES, world_attribute_targets
     from intentcrop.world.composition import compose_scene
 
-    head = ClipCropping.from_pretrained(FIX / "clipcropping")
+    head = ClipCropping.from_pretrained(args.head)
     encoder = shared_encoder(head.trained_clip(), "cpu", None)
     head.attach(encoder)
-    prompts = ClipPromptScorer(model=str(FIX / "clip"), device="cpu", groups=("composition",))
+    prompts = ClipPromptScorer(model=str(args.clip), device="cpu", groups=("composition",))
     usable = prompts.usable_elements(encoder) or prompts.elements  # inert on the world CLIP: scored anyway
     names = [e.name for e in COMPOSITION_ELEMENTS]
     hits, zs_hits, side_hits, side_n = 0, 0, np.zeros(5), np.zeros(5)
@@ -144,6 +144,10 @@ def main() -> int:
     parser.add_argument("--cases", type=int, default=60)
     parser.add_argument("--scenes", type=int, default=100)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--head", metavar="DIR", default=str(FIX / "clipcropping"),
+                        help="the trained CLIPCropping model (default: the world checkpoint)")
+    parser.add_argument("--clip", metavar="DIR", default=str(FIX / "clip"),
+                        help="the CLIP every method scores with (default: the world CLIP; give the one the head was trained on)")
     parser.add_argument("--no-cke", metavar="DIR")
     parser.add_argument("--no-ake", metavar="DIR")
     parser.add_argument("--json", metavar="FILE")
