@@ -257,6 +257,17 @@ class ClipCropping:
                 f"this CLIPCropping head was trained on a CLIP of width {self.config.embed_dim} (vision "
                 f"{self.config.token_dim}), not {encoder.loaded.spec.source} ({encoder.embed_dim}); train one for it "
                 "with `intentcrop train clipcropping --clip PATH`")
+        # the prompts are stored as token ids: another CLIP's tokenizer (or vocabulary size) would read other words
+        here = config_for(encoder, n_ctx=self.config.n_ctx)
+        vocab = int(encoder.loaded.model.config.text_config.vocab_size)
+        ids = [i for s in self.config.composition_ids for i in s] + \
+            [i for pair in self.config.aesthetic_ids for s in pair for i in s] + [self.config.bos_id, self.config.eos_id]
+        if max(ids) >= vocab or (here.composition_ids, here.aesthetic_ids, here.bos_id, here.eos_id) != \
+                (self.config.composition_ids, self.config.aesthetic_ids, self.config.bos_id, self.config.eos_id):
+            raise ModelNotAvailableError(
+                f"this CLIPCropping head was trained on another CLIP ({self.config.clip or 'unknown'}): "
+                f"{encoder.loaded.spec.source} tokenizes its prompts differently; give the CLIP it was trained on, "
+                "or train one for this CLIP with `intentcrop train clipcropping --clip PATH`")
         self.encoder = encoder
         self._static = {}
         for p in encoder.loaded.model.parameters():  # frozen: only the prompt learners and the head learn

@@ -9,7 +9,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 FIX = Path(__file__).resolve().parents[2] / "fixtures" / "world"
-HEAD, CLIP = FIX / "clipcropping", FIX / "clip"
+HEAD, CLIP = FIX / "clipcropping", FIX / "clip-composed"  # the head is trained on the composed-scenes CLIP
 pytestmark = pytest.mark.skipif(not (HEAD.is_dir() and CLIP.is_dir()), reason="world CLIPCropping fixture absent")
 
 
@@ -50,6 +50,15 @@ def test_the_method_runs_through_crop_with_the_committed_checkpoint():
     # the same, with the models given as a user would (routing: crop_head + scoring roles)
     again = intentcrop.crop(scene.image, method="clipcropping", model=[str(HEAD), str(CLIP)], k=1)
     assert again[0].box == best.box
+
+
+def test_a_head_given_another_clip_says_so():
+    import intentcrop
+    from intentcrop.errors import ModelNotAvailableError
+    from intentcrop.world.composition import compose_scene
+
+    with pytest.raises(ModelNotAvailableError, match="trained on another CLIP"):
+        intentcrop.crop(compose_scene(61_000).image, method="clipcropping", model=[str(HEAD), str(FIX / "clip")], k=1)
 
 
 def test_colour_score_follows_the_background_hue_alone(head):
