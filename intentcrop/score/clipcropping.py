@@ -23,6 +23,7 @@ from intentcrop.core.candidates import Candidates
 from intentcrop.core.context import CropContext
 from intentcrop.models.registry import CROP_HEAD, SCORING
 from intentcrop.registry import SCORERS
+from intentcrop.score.prompts import standout_element
 
 WORLD_HEAD = Path(__file__).resolve().parents[2] / "fixtures" / "world" / "clipcropping"
 STAND_OUT = 0.5  # an aesthetic element is quoted when the winner is this many standard deviations above the rest
@@ -74,17 +75,8 @@ class ClipCroppingScorer:
         comp = [(winner[e.name], e) for e in COMPOSITION_ELEMENTS if e.name in winner]
         if comp:
             reasons.append(max(comp, key=lambda pair: pair[0])[1].praise)
-        best, best_z = None, STAND_OUT
-        for element in AESTHETIC_ELEMENTS:
-            values = all_terms.get(element.name)
-            if values is None or element.name not in winner or len(values) < 2 or winner[element.name] <= 0.5:
-                continue
-            std = float(values.std())
-            if std < 1e-9:
-                continue
-            z = (winner[element.name] - float(values.mean())) / std
-            if z > best_z:
-                best, best_z = element, z
+        good = [e for e in AESTHETIC_ELEMENTS if winner.get(e.name, 0.0) > 0.5]  # a fault never explains a winner
+        best = standout_element(good, winner, all_terms, STAND_OUT)
         if best is not None:
             reasons.append(best.praise)
         return reasons

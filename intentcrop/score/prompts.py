@@ -150,6 +150,24 @@ def inert_elements(encoder: Any, elements: "tuple[PromptElement, ...]") -> dict[
     return found
 
 
+def standout_element(elements: Any, winner: dict[str, float], all_terms: dict[str, np.ndarray],
+                     min_z: float) -> Any:
+    """The element on which the winner stands furthest above the other candidates, in standard deviations of
+    their scores (more than `min_z`), or None; elements not scored, or equal for every candidate, are skipped."""
+    best, best_z = None, min_z
+    for element in elements:
+        values = all_terms.get(element.name)
+        if values is None or element.name not in winner or len(values) < 2:
+            continue
+        std = float(values.std())
+        if std < 1e-9:
+            continue
+        z = (winner[element.name] - float(values.mean())) / std
+        if z > best_z:
+            best, best_z = element, z
+    return best
+
+
 def element_scores(crop_embeds: np.ndarray, positive: np.ndarray, negative: np.ndarray, logit_scale: float) -> np.ndarray:
     """(N, E) probability of each element's positive prompt against its negative one."""
     pos = crop_embeds @ positive.T * logit_scale
@@ -210,15 +228,5 @@ class ClipPromptScorer:
 
     def explain(self, winner: dict[str, float], all_terms: dict[str, np.ndarray]) -> list[str]:
         """The one element on which the winner stands furthest above the other candidates (z > 0.5)."""
-        best, best_z = None, 0.5
-        for element in self.elements:
-            values = all_terms.get(element.name)
-            if values is None or element.name not in winner or len(values) < 2:
-                continue
-            std = float(values.std())
-            if std < 1e-9:
-                continue
-            z = (winner[element.name] - float(values.mean())) / std
-            if z > best_z:
-                best, best_z = element, z
+        best = standout_element(self.elements, winner, all_terms, 0.5)
         return [best.praise] if best is not None else []
