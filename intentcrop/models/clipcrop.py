@@ -128,28 +128,21 @@ class ClipCropDecoder:
             return self.module(tokens, positions, matched, union)
 
     def save_pretrained(self, folder: "str | os.PathLike") -> Path:
-        from safetensors.torch import save_file
+        from intentcrop.models.loading import save_model_folder
 
-        folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / "config.json").write_text(json.dumps(self.config.to_dict(), indent=2) + "\n")
-        state = {k: v.detach().contiguous().cpu() for k, v in self.module.state_dict().items()}
-        save_file(state, str(folder / "model.safetensors"))
-        return folder
+        return save_model_folder(folder, self.config.to_dict(), self.module)
 
     @classmethod
     def from_pretrained(cls, folder: "str | os.PathLike", device: str | None = None, dtype: Any = None
                         ) -> "ClipCropDecoder":
-        from safetensors.torch import load_file
-
-        from intentcrop.models.loading import select_device, select_dtype
+        from intentcrop.models.loading import load_folder_weights, select_device, select_dtype
 
         folder = Path(folder)
         data = json.loads((folder / "config.json").read_text())
         if data.get("model_type") != MODEL_TYPE:
             raise ValueError(f"{folder}: model_type {data.get('model_type')!r} is not {MODEL_TYPE!r}")
         decoder = cls(ClipCropConfig.from_dict(data))
-        decoder.module.load_state_dict(load_file(str(folder / "model.safetensors")))
+        load_folder_weights(folder, decoder.module)
         dev = select_device(device)
         decoder.module.to(dev, select_dtype(dtype, dev))
         return decoder

@@ -24,7 +24,7 @@ import json
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -377,27 +377,21 @@ class ClipCropping:
 
     # -- folders ----------------------------------------------------------------------------------
     def save_pretrained(self, folder: "str | os.PathLike") -> Path:
-        from safetensors.torch import save_file
+        from intentcrop.models.loading import save_model_folder
 
         folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
         config = self.config
         if config.clip:
             try:
                 config.clip_relative = os.path.relpath(Path(config.clip).resolve(), folder.resolve())
             except ValueError:  # another drive (Windows): only the path as given
                 config.clip_relative = None
-        (folder / "config.json").write_text(json.dumps(config.to_dict(), indent=2) + "\n")
-        state = {k: v.detach().contiguous().cpu() for k, v in self.module.state_dict().items()}
-        save_file(state, str(folder / "model.safetensors"))
-        return folder
+        return save_model_folder(folder, config.to_dict(), self.module)
 
     @classmethod
     def from_pretrained(cls, folder: "str | os.PathLike", device: str | None = None, dtype: Any = None
                         ) -> "ClipCropping":
-        from safetensors.torch import load_file
-
-        from intentcrop.models.loading import select_device
+        from intentcrop.models.loading import load_folder_weights, select_device
 
         folder = Path(folder)
         config_path = folder / "config.json"
@@ -408,7 +402,7 @@ class ClipCropping:
         if data.get("model_type") != MODEL_TYPE:
             raise ModelNotAvailableError(f"{folder}: model_type {data.get('model_type')!r} is not {MODEL_TYPE!r}")
         model = cls(ClipCroppingConfig.from_dict(data))
-        model.module.load_state_dict(load_file(str(folder / "model.safetensors")))
+        load_folder_weights(folder, model.module)
         # the head stays float32 (it is tiny); the CLIP it attaches to takes the device and dtype
         model.module.to(select_device(device))
         model.folder = folder

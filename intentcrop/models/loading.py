@@ -300,6 +300,29 @@ def load_vlm(spec: "str | os.PathLike | ModelSpec", device: str | None = None, d
     return load_model(spec, role=GENERATION, device=device, dtype=dtype)
 
 
+def save_model_folder(folder: "str | os.PathLike", config: dict[str, Any], module: Any) -> "Path":
+    """One of our own models saved like a transformers folder: config.json (the config as data, with its
+    model_type) and model.safetensors (the module's weights, on the CPU)."""
+    import json
+    from pathlib import Path
+
+    from safetensors.torch import save_file
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+    save_file({k: v.detach().contiguous().cpu() for k, v in module.state_dict().items()},
+              str(folder / "model.safetensors"))
+    return folder
+
+
+def load_folder_weights(folder: "str | os.PathLike", module: Any) -> None:
+    """The weights of a folder `save_model_folder` wrote, into a module built from its config."""
+    from safetensors.torch import load_file
+
+    module.load_state_dict(load_file(os.path.join(os.fspath(folder), "model.safetensors")))
+
+
 def clear_model_cache() -> None:
     """Forget every loaded model, every remembered failure and the hub probe (tests; freeing memory; a retry
     after the network came back or a model was saved)."""
