@@ -84,20 +84,24 @@ class LabelDataset:
         return f"{type(self).__name__}(root={str(self.root)!r}, n={len(self)})"
 
 
-def _rows(root: "str | Path", filename: str, what: str, required: tuple[str, ...]):
+def _load(root: "str | Path", filename: str, what: str, required: tuple[str, ...], split: str | None,
+          check_sizes: bool, sample: Any) -> LabelDataset:
+    """The rows of `split` (all with None), each made a sample by `sample(images, where, row)`."""
     root = require_dir(root, what)
     path = require_file(root / filename, f"{what} file")
     images = require_dir(root / "images", f"{what} images")
-    for line_no, row in read_jsonl(path, _BASE + required):
-        yield root, images, f"{path}:{line_no}", row
+    samples = [sample(images, f"{path}:{line_no}", row) for line_no, row in read_jsonl(path, _BASE + required)
+               if split is None or row.get("split") == split]
+    dataset = LabelDataset(root, samples)
+    if check_sizes:
+        dataset.check_sizes()
+    return dataset
 
 
 def load_cadb(root: "str | Path", split: str | None = None, *, check_sizes: bool = False) -> LabelDataset:
     """Read `root/composition_labels.jsonl` (module docstring); only `split`'s rows when one is given."""
-    samples, folder = [], Path(root)
-    for folder, images, where, row in _rows(root, CADB_FILE, "CADB dataset", ("composition",)):
-        if split is not None and row.get("split") != split:
-            continue
+
+    def sample(images: Path, where: str, row: dict) -> CompositionSample:
         classes = row["composition"]
         classes = [classes] if isinstance(classes, str) else classes
         if not isinstance(classes, list) or not classes:
@@ -106,20 +110,16 @@ def load_cadb(root: "str | Path", split: str | None = None, *, check_sizes: bool
         if unknown:
             raise DatasetError(f"{where}: unknown composition class {unknown[0]!r}; known: {', '.join(CADB_CLASSES)}")
         extra = {k: v for k, v in row.items() if k not in _BASE + ("composition", "split")}
-        samples.append(CompositionSample(str(row["filename"]), images / str(row["filename"]), int(row["width"]),
-                                         int(row["height"]), tuple(classes), row.get("split"), extra))
-    dataset = LabelDataset(folder, samples)
-    if check_sizes:
-        dataset.check_sizes()
-    return dataset
+        return CompositionSample(str(row["filename"]), images / str(row["filename"]), int(row["width"]),
+                                 int(row["height"]), tuple(classes), row.get("split"), extra)
+
+    return _load(root, CADB_FILE, "CADB dataset", ("composition",), split, check_sizes, sample)
 
 
 def load_aadb(root: "str | Path", split: str | None = None, *, check_sizes: bool = False) -> LabelDataset:
     """Read `root/attribute_scores.jsonl` (module docstring); only `split`'s rows when one is given."""
-    samples, folder = [], Path(root)
-    for folder, images, where, row in _rows(root, AADB_FILE, "AADB dataset", ("attributes",)):
-        if split is not None and row.get("split") != split:
-            continue
+
+    def sample(images: Path, where: str, row: dict) -> AttributeSample:
         attrs = row["attributes"]
         if not isinstance(attrs, dict) or not attrs:
             raise DatasetError(f"{where}: attributes must be a non-empty {{name: score}} object")
@@ -132,10 +132,8 @@ def load_aadb(root: "str | Path", split: str | None = None, *, check_sizes: bool
             raise DatasetError(f"{where}: attribute {bad[0]!r} is {attrs[bad[0]]}, outside [-1, 1]")
         score = row.get("score")
         extra = {k: v for k, v in row.items() if k not in _BASE + ("attributes", "score", "split")}
-        samples.append(AttributeSample(str(row["filename"]), images / str(row["filename"]), int(row["width"]),
-                                       int(row["height"]), attrs, None if score is None else float(score),
-                                       row.get("split"), extra))
-    dataset = LabelDataset(folder, samples)
-    if check_sizes:
-        dataset.check_sizes()
-    return dataset
+        return AttributeSample(str(row["filename"]), images / str(row["filename"]), int(row["width"]),
+                               int(row["height"]), attrs, None if score is None else float(score),
+                               row.get("split"), extra)
+
+    return _load(root, AADB_FILE, "AADB dataset", ("attributes",), split, check_sizes, sample)
