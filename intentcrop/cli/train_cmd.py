@@ -52,13 +52,13 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     clipcrop.add_argument("--data", default="world", metavar="world", help="training data: 'world' (default)")
     clipcrop.add_argument("--out", required=True, metavar="DIR", help="where to save the decoder")
     clipcrop.add_argument("--seed", type=int, default=0)
-    clipcrop.add_argument("--steps", type=int, default=1500)
-    clipcrop.add_argument("--batch", type=int, default=16)
-    clipcrop.add_argument("--scenes", type=int, default=120, help="training scenes (validation: a quarter as many)")
-    clipcrop.add_argument("--pool", type=int, default=360,
+    clipcrop.add_argument("--steps", type=int)
+    clipcrop.add_argument("--batch", type=int)
+    clipcrop.add_argument("--scenes", type=int, help="training scenes (validation: a quarter as many)")
+    clipcrop.add_argument("--pool", type=int,
                           help="training samples grounded once up front (every case, then mosaics)")
-    clipcrop.add_argument("--val-every", type=int, default=100, help="validate every N steps; the best is kept")
-    clipcrop.add_argument("--lr", type=float, default=1e-3)
+    clipcrop.add_argument("--val-every", type=int, help="validate every N steps; the best is kept")
+    clipcrop.add_argument("--lr", type=float)
     clipcrop.add_argument("--no-mosaic", action="store_true", help="the paper's no-mosaic ablation")
     clipcrop.set_defaults(run=run_clipcrop)
     cc = targets.add_parser(
@@ -74,11 +74,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     cc.add_argument("--crops", default="world", metavar="DIR|world", help="gaicd-format folder or 'world'")
     cc.add_argument("--out", required=True, metavar="DIR", help="where to save the model")
     cc.add_argument("--seed", type=int, default=0)
-    cc.add_argument("--knowledge-steps", type=int, default=1200)
-    cc.add_argument("--head-steps", type=int, default=1000)
-    cc.add_argument("--label-scenes", type=int, default=2000, help="world labelled scenes (validation: a fifth)")
-    cc.add_argument("--crop-scenes", type=int, default=300, help="world scored scenes (validation: a fifth)")
-    cc.add_argument("--val-every", type=int, default=100, help="validate the head every N steps; the best is kept")
+    cc.add_argument("--knowledge-steps", type=int)
+    cc.add_argument("--head-steps", type=int)
+    cc.add_argument("--label-scenes", type=int, help="world labelled scenes (validation: a fifth)")
+    cc.add_argument("--crop-scenes", type=int, help="world scored scenes (validation: a fifth)")
+    cc.add_argument("--val-every", type=int, help="validate the head every N steps; the best is kept")
     cc.add_argument("--no-cke", action="store_true", help="the paper's ablation: the head without composition knowledge")
     cc.add_argument("--no-ake", action="store_true", help="the paper's ablation: the head without aesthetic knowledge")
     cc.add_argument("--knowledge-from", metavar="DIR", help="take the prompt learners of this saved model (skip "
@@ -116,15 +116,20 @@ def run(args) -> int:
 
 
 
+def _given(**options):
+    """The options the user gave; the rest keep the training function's defaults (their one place)."""
+    return {k: v for k, v in options.items() if v is not None}
+
+
 def run_clipcrop(args) -> int:
     if args.data != "world":
         print("intentcrop train clipcrop: only --data world is implemented so far", file=sys.stderr)
         return 2
     from intentcrop.train.clipcrop_world import train_clipcrop_world
 
-    record = train_clipcrop_world(args.grounder, args.out, seed=args.seed, n_scenes=args.scenes, steps=args.steps,
-                                  batch=args.batch, lr=args.lr, use_mosaic=not args.no_mosaic,
-                                  pool=args.pool, val_every=args.val_every)
+    record = train_clipcrop_world(args.grounder, args.out, seed=args.seed, use_mosaic=not args.no_mosaic,
+                                  **_given(n_scenes=args.scenes, steps=args.steps, batch=args.batch, lr=args.lr,
+                                           pool=args.pool, val_every=args.val_every))
     print(f"intentcrop train clipcrop: {record['steps']} steps in {record['seconds']} s -> {args.out}")
     return 0
 
@@ -140,10 +145,11 @@ def run_clipcropping(args) -> int:
 
     try:
         record = train_clipcropping(args.clip, args.out, composition=args.composition, aesthetics=args.aesthetics,
-                                    crops=args.crops, seed=args.seed, knowledge_steps=args.knowledge_steps,
-                                    head_steps=args.head_steps, label_scenes=args.label_scenes,
-                                    crop_scenes=args.crop_scenes, use_cke=not args.no_cke, use_ake=not args.no_ake,
-                                    val_every=args.val_every, knowledge_from=args.knowledge_from, log=lambda m: print(m, file=sys.stderr, flush=True))
+                                    crops=args.crops, seed=args.seed, use_cke=not args.no_cke, use_ake=not args.no_ake,
+                                    knowledge_from=args.knowledge_from, log=lambda m: print(m, file=sys.stderr, flush=True),
+                                    **_given(knowledge_steps=args.knowledge_steps, head_steps=args.head_steps,
+                                             label_scenes=args.label_scenes, crop_scenes=args.crop_scenes,
+                                             val_every=args.val_every))
     except IntentCropError as exc:
         print(f"intentcrop train clipcropping: {exc}", file=sys.stderr)
         return 2
