@@ -308,7 +308,11 @@ class Pipeline:
         # constant, or left out as inert) is never quoted in an explanation
         moved = [weight != 0 and (len(t.get("total", ())) < 2 or float(np.ptp(t["total"])) > 1e-12)
                  for (_, weight), t in zip(scorers, all_terms_by_scorer)]
-        boxes = [candidates[idx].boxes()[0].round() for idx in chosen]
+        # exact to the pixel at the asked ratio: a searcher's optimum is a float box, and rounding each edge would
+        # leave it a pixel off
+        boxes = [candidates[idx].boxes()[0].to_pixels(None if np.isnan(candidates.ratio[idx])
+                                                      else float(candidates.ratio[idx]), ctx.width, ctx.height)
+                 for idx in chosen]
         focal = self._focal_points(ctx, boxes)
         results = []
         per_ratio_rank: dict[float, int] = {}

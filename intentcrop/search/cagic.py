@@ -19,6 +19,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from intentcrop.core.box import Box
 from intentcrop.core.candidates import Candidates
 from intentcrop.core.context import CropContext
 from intentcrop.models.registry import GENERATION, QUALITY, SCORING
@@ -278,28 +279,6 @@ def inverse_param(param: BoxParam, box: np.ndarray, iters: int = 200) -> torch.T
     return theta.detach()[0]
 
 
-def pixel_box(box: Any, ratio: float | None, width: int, height: int) -> list[float]:
-    """An optimum on integer pixel edges that keeps an exact ratio where integers allow one (w, h = n·p, n·q for
-    ratio p/q), so the pipeline's per-edge rounding cannot make 63x48 of a 63.4x47.6 box at 4:3."""
-    from fractions import Fraction
-
-    x1, y1, x2, y2 = (float(v) for v in box)
-    if ratio is None:
-        return [float(round(v)) for v in (x1, y1, x2, y2)]
-    frac = Fraction(ratio).limit_denominator(64)
-    p, q = frac.numerator, frac.denominator
-    if abs(p / q - ratio) < 1e-9 and p <= width and q <= height:
-        n = min(max(1, round((y2 - y1) / q)), width // p, height // q)
-        w, h = n * p, n * q
-    else:  # no exact integer box (e.g. an irrational ratio): the nearest one
-        h = max(1, min(height, round(y2 - y1)))
-        w = min(width, max(1, round(h * ratio)))
-    cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
-    left = min(max(round(cx - w / 2), 0), width - w)
-    top = min(max(round(cy - h / 2), 0), height - h)
-    return [float(left), float(top), float(left + w), float(top + h)]
-
-
 @SEARCHERS.register("cagic")
 class CagicSearch:
     """The optimiser as the pipeline's search stage: per ratio group, K restarts (restart 0 from the group's best
@@ -357,7 +336,9 @@ class CagicSearch:
             if candidates.scores is not None and len(members):
                 init = inverse_param(param, candidates.xyxy[members[np.argmax(candidates.scores[members])]])
             found = optimise(param, objective.terms, objective.loss, self.config, init=init)
-            boxes = np.array([pixel_box(f["box"], ratio, ctx.width, ctx.height) for f in found])
+            # scored as returned: on integer pixels, exact at the ratio (the pipeline's own rounding)
+            boxes = np.array([Box.from_xyxy(f["box"]).to_pixels(ratio, ctx.width, ctx.height).to_list()
+                              for f in found])
             part = score(Candidates.from_xyxy(boxes, source="cagic", ratio=ratio))
             part.scores = -np.array([f["loss"] for f in found])
             part.breakdown["cagic.loss"] = np.array([f["loss"] for f in found])

@@ -58,3 +58,24 @@ def test_clip_union_expand():
     assert Box(-10, -5, 50, 700).clip(100, 600).to_xyxy() == (0, 0, 50, 600)
     assert Box.union_all([Box(0, 0, 1, 1), Box(5, 5, 6, 7)]).to_xyxy() == (0, 0, 6, 7)
     assert Box(10, 10, 20, 30).expand(0.5).to_xyxy() == (5, 0, 25, 40)
+
+
+@pytest.mark.parametrize("box, ratio, size, expected", [
+    # no ratio: each edge rounded
+    (Box(0.4, 0.6, 63.4, 47.6), None, (100, 100), Box(0, 1, 63, 48)),
+    # 63.4 x 47.6 at 4:3: edge rounding gives 63 x 48; to the pixel it is 64 x 48 about the same centre
+    (Box(0.0, 0.0, 63.4, 47.6), 4 / 3, (100, 100), Box(0, 0, 64, 48)),
+    # already exact to the pixel (a grid window): only rounded, never moved
+    (Box(10.0, 5.0, 170.0, 95.0), 16 / 9, (200, 100), Box(10, 5, 170, 95)),
+    # portrait: the width is the shorter side
+    (Box(10.2, 10.0, 50.6, 60.3), 4 / 5, (100, 100), Box(10, 10, 50, 60)),
+    # a box that would leave the image at the ratio shrinks to the largest window that fits, inside it
+    (Box(0.0, 0.0, 100.0, 56.7), 16 / 9, (100, 56), Box(0, 0, 100, 56)),
+])
+def test_to_pixels_is_exact_at_the_ratio_and_inside(box, ratio, size, expected):
+    out = box.to_pixels(ratio, *size)
+    assert out == expected
+    assert 0 <= out.x1 and 0 <= out.y1 and out.x2 <= size[0] and out.y2 <= size[1]
+    if ratio is not None:
+        short, long_ = (out.height, out.width) if ratio >= 1 else (out.width, out.height)
+        assert long_ == round(short * (ratio if ratio >= 1 else 1 / ratio))
