@@ -1,6 +1,7 @@
 """`intentcrop eval`: benchmark numbers, every method measured in the same run.
 
-  intentcrop eval fcdb --data DIR --split dev [--method M ...] [--baselines] [--ratio-aware] [--limit N]
+  intentcrop eval fcdb --data DIR --split dev [--method M ...] [--baselines] [--ratio-aware | --candidates]
+                       [--limit N]
                        [--predictions FILE.jsonl] [--overwrite] [--json]
   intentcrop eval gaicd --data DIR [--split test] [--limit N] [--use-text | --intent none|text|image|subject]
                         [--pipeline NAME] [--model PATH ...] [--device D] [--json]
@@ -28,6 +29,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         epilog="examples:\n"
         "  intentcrop eval fcdb --data ../shared/datasets/fcdb --split dev --baselines\n"
         "  intentcrop eval fcdb --data ../shared/datasets/fcdb --method center --method whole --limit 20\n"
+        "  intentcrop eval fcdb --data ../shared/datasets/fcdb --candidates --method intentcrop --method clipcropping\n"
         "  intentcrop eval gaicd --data ../shared/datasets/gaicd-mini",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -47,6 +49,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                       help=f"also run the baselines {', '.join(BASELINES)} next to the chosen method(s)")
     fcdb.add_argument("--ratio-aware", action="store_true",
                       help="give each method the human crop's aspect ratio (the ratio-aware protocol)")
+    fcdb.add_argument("--candidates", action="store_true",
+                      help="FCDB's own protocol (VFN, VEN, CLIPCropping report it): each method ranks the row's "
+                      "candidate_windows_xywh (the first, the human crop, left out) and its best is the crop")
     fcdb.add_argument("--alpha", type=float, default=0.75, help="IoU threshold of alpha-recall (default 0.75)")
     fcdb.add_argument("--limit", type=int, metavar="N", help="only the first N images")
     fcdb.add_argument("--predictions", metavar="FILE.jsonl", help="write one JSON line per image and method")
@@ -104,7 +109,7 @@ def _methods(args) -> list[str]:
 
 def run_fcdb(args) -> int:
     from intentcrop.datasets import load_fcdb
-    from intentcrop.evaluation import PredictionWriter, evaluate_fcdb, make_cropper
+    from intentcrop.evaluation import PredictionWriter, evaluate_fcdb, make_cropper, make_ranker
 
     if args.limit is not None and args.limit <= 0:
         return _error(f"--limit must be a positive number of images, got {args.limit}")
@@ -113,13 +118,15 @@ def run_fcdb(args) -> int:
         writer = PredictionWriter(args.predictions, args.overwrite) if args.predictions else None
     except (IntentCropError, OSError) as exc:
         return _error(str(exc))
+    if args.ratio_aware and args.candidates:
+        return _error("--candidates ranks the dataset's windows as they are; it has no --ratio-aware variant")
     reports, failed = [], []
     try:
         for name in _methods(args):
             try:
-                cropper = make_cropper(name)
+                cropper = make_ranker(name) if args.candidates else make_cropper(name)
                 reports.append(evaluate_fcdb(cropper, dataset, method=name, ratio_aware=args.ratio_aware,
-                                             alpha=args.alpha, writer=writer))
+                                             candidates=args.candidates, alpha=args.alpha, writer=writer))
             except (IntentCropError, KeyError, ImportError) as exc:  # one broken method never hides the others
                 message = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
                 print(f"intentcrop eval: {name}: {message}", file=sys.stderr)
@@ -127,7 +134,7 @@ def run_fcdb(args) -> int:
     finally:
         if writer is not None:
             writer.close()
-    protocol = "ratio-aware" if args.ratio_aware else "free-form"
+    protocol = "ratio-aware" if args.ratio_aware else "candidate windows" if args.candidates else "free-form"
     if args.json:
         print(json.dumps({"benchmark": "fcdb", "split": args.split, "protocol": protocol, "n": len(dataset),
                           "results": [r.to_dict() for r in reports], "failed": failed}, indent=2))

@@ -1,7 +1,7 @@
 """FCDB-style free-form cropping data: `ROOT/SPLIT.jsonl` beside `ROOT/images/`, one human crop per image.
 
 Rows are {"filename", "width", "height", "crop_xywh": [x, y, w, h]} in pixels of the stored image;
-any other field (FCDB dev has "candidate_windows_xywh") is kept in `extra`.
+any other field is kept in `extra`; FCDB dev rows have "candidate_windows_xywh" (`FCDBSample.candidate_windows`).
 """
 
 from __future__ import annotations
@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
+
+import numpy as np
 
 from intentcrop.core.box import Box
 from intentcrop.datasets.base import DatasetError, check_stored_size, read_jsonl, require_dir, require_file
@@ -34,6 +36,17 @@ class FCDBSample:
     def crop_ratio(self) -> float:
         """Aspect ratio (width / height) of the human crop: what the ratio-aware protocol asks for."""
         return self.crop.aspect
+
+    @property
+    def candidate_windows(self) -> np.ndarray:
+        """(N, 4) xyxy sliding windows the original FCDB evaluation ranks, without its first one (the human crop
+        itself: ranking it would score the answer); DatasetError when the row has none (only dev rows do)."""
+        windows = self.extra.get("candidate_windows_xywh")
+        if not windows:
+            raise DatasetError(f"{self.filename}: no candidate_windows_xywh in its row (FCDB dev rows have them)")
+        xywh = np.asarray(windows[1:], dtype=np.float64).reshape(-1, 4)
+        xyxy = np.concatenate([xywh[:, :2], xywh[:, :2] + xywh[:, 2:]], axis=1)
+        return np.clip(xyxy, 0, [self.width, self.height, self.width, self.height])
 
     def check_size(self) -> None:
         """Raise DatasetError unless the stored image file has the annotated width and height."""

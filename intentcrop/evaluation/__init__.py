@@ -5,9 +5,11 @@ from intentcrop.evaluation.croppers import (
     CenterCropper,
     Cropper,
     IntentCropCropper,
+    PipelineRanker,
     SmartcropCropper,
     WholeImageCropper,
     make_cropper,
+    make_ranker,
 )
 from intentcrop.evaluation.fcdb import (
     EvaluationError,
@@ -19,7 +21,8 @@ from intentcrop.evaluation.fcdb import (
 from intentcrop.evaluation.gaicd import evaluate_gaicd, pipeline_scorer
 
 __all__ = [
-    "CROPPERS", "CenterCropper", "Cropper", "EvaluationError", "FCDBReport", "IntentCropCropper", "PredictionWriter",
+    "CROPPERS", "CenterCropper", "Cropper", "EvaluationError", "FCDBReport", "IntentCropCropper", "PipelineRanker",
+    "PredictionWriter",
     "SmartcropCropper", "WholeImageCropper", "evaluate_fcdb", "evaluate_fcdb_methods", "evaluate_gaicd",
-    "make_cropper", "pipeline_scorer",
+    "make_cropper", "make_ranker", "pipeline_scorer",
 ]

@@ -142,6 +142,27 @@ class IntentCropCropper:
         return results[0].box
 
 
+class PipelineRanker:
+    """A method's scorers ranking given windows (`Pipeline.score_boxes`, free-form): the protocol of FCDB's own
+    evaluation, which VFN, VEN and CLIPCropping report, where a method picks the best of the dataset's
+    candidate windows instead of proposing its own crop. The searcher (box voting, an optimiser) does not run."""
+
+    def __init__(self, method: str = "default") -> None:
+        from intentcrop.pipeline import create_pipeline
+
+        self.method = method
+        self.pipeline = create_pipeline(method)
+
+    def __call__(self, image_path: Path, windows_xyxy) -> Box:
+        import numpy as np
+
+        windows = np.asarray(windows_xyxy, dtype=np.float64).reshape(-1, 4)
+        if len(windows) == 0:
+            raise IntentCropError(f"{image_path}: no candidate windows to rank")
+        scores = self.pipeline.score_boxes(image_path, windows)
+        return Box.from_xyxy(windows[int(np.argmax(scores))])
+
+
 class FullResolutionSmartcropCropper(SmartcropCropper):
     """smartcrop analysing the full-resolution image (no prescale): slower, the setting of the issue's
     reference numbers (0.589 IoU, 0.35 s per image on FCDB dev)."""
@@ -165,6 +186,18 @@ CROPPERS: dict[str, Callable[[], Cropper]] = {
     "smartcrop": SmartcropCropper,
     "smartcrop-full": FullResolutionSmartcropCropper,
 }
+
+
+# methods that can rank given windows (the candidate-window protocol): the pipeline each one scores with
+RANKERS: dict[str, str] = {"intentcrop": "default", "cropper": "cropper", "cagic": "cagic",
+                           "clipcropping": "clipcropping"}
+
+
+def make_ranker(name: str) -> PipelineRanker:
+    if name not in RANKERS:
+        raise KeyError(f"{name} cannot rank candidate windows (it has no scores); methods that can: "
+                       f"{', '.join(RANKERS)}")
+    return PipelineRanker(RANKERS[name])
 
 
 def make_cropper(name: str) -> Cropper:

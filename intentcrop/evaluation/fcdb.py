@@ -26,6 +26,10 @@ class EvaluationError(IntentCropError):
     """An evaluation cannot run or a cropper failed on an image (the message names which)."""
 
 
+# (ratio_aware, candidates) -> the protocol's name in tables and JSON
+PROTOCOLS = {(False, False): "free-form", (True, False): "ratio-aware", (False, True): "candidate windows"}
+
+
 @dataclass
 class FCDBReport:
     method: str
@@ -38,6 +42,11 @@ class FCDBReport:
     alpha: float
     seconds: float  # total cropper time
     per_image: list[dict[str, Any]] = field(default_factory=list, repr=False)
+    candidates: bool = False  # the method ranked the dataset's candidate windows (FCDB's own protocol)
+
+    @property
+    def protocol(self) -> str:
+        return PROTOCOLS[(self.ratio_aware, self.candidates)]
 
     @property
     def images_per_s(self) -> float:
@@ -49,7 +58,8 @@ class FCDBReport:
 
     def to_dict(self, per_image: bool = False) -> dict[str, Any]:
         out = {
-            "method": self.method, "split": self.split, "ratio_aware": self.ratio_aware, "n": self.n,
+            "method": self.method, "split": self.split, "protocol": self.protocol, "ratio_aware": self.ratio_aware,
+            "n": self.n,
             "iou": round(self.iou, 4), "disp": round(self.disp, 4), f"recall@{self.alpha:g}": round(self.recall, 4),
             "images_per_s": round(self.images_per_s, 3), "seconds_per_image": round(self.seconds_per_image, 4),
         }
@@ -108,6 +118,7 @@ def evaluate_fcdb(
     *,
     method: str | None = None,
     ratio_aware: bool = False,
+    candidates: bool = False,
     alpha: float = DEFAULT_ALPHA,
     writer: PredictionWriter | None = None,
     on_image: Callable[[int, int], None] | None = None,
@@ -116,15 +127,23 @@ def evaluate_fcdb(
 
     ratio_aware: pass the human crop's aspect ratio to the cropper (the ratio-aware protocol);
     otherwise it is called with the image path only (free-form).
+    candidates: FCDB's own protocol: `cropper` is a ranker (`make_ranker`), called with the image path and the
+    row's candidate windows (`FCDBSample.candidate_windows`, the human crop left out), returning the best.
     writer: receives one row per image {"method", "filename", "pred_xyxy", "gt_xyxy", "iou", "disp", "seconds"}.
     on_image(done, total): progress callback.
     """
     name = method or getattr(cropper, "name", None) or getattr(cropper, "__name__", "cropper")
+    if ratio_aware and candidates:
+        raise EvaluationError("the candidate-window protocol ranks the dataset's windows as they are; "
+                              "it has no ratio-aware variant")
     preds, gts, widths, heights, seconds = [], [], [], [], []
     for index, sample in enumerate(dataset):
         start = time.perf_counter()
         try:
-            raw = cropper(sample.image_path, sample.crop_ratio) if ratio_aware else cropper(sample.image_path)
+            if candidates:
+                raw = cropper(sample.image_path, sample.candidate_windows)
+            else:
+                raw = cropper(sample.image_path, sample.crop_ratio) if ratio_aware else cropper(sample.image_path)
         except Exception as exc:  # noqa: BLE001 - any failure stops the run, naming the method and image
             raise EvaluationError(f"{name} failed on {sample.filename}: {describe_error(exc)}") from exc
         seconds.append(time.perf_counter() - start)
@@ -151,6 +170,7 @@ def evaluate_fcdb(
         iou=float(ious.mean()) if len(pred) else float("nan"),
         disp=float(disps.mean()) if len(pred) else float("nan"),
         recall=alpha_recall(ious, alpha), alpha=alpha, seconds=float(sum(seconds)), per_image=per_image,
+        candidates=candidates,
     )
 
 
@@ -159,6 +179,7 @@ def evaluate_fcdb_methods(
     dataset: FCDBDataset,
     *,
     ratio_aware: bool = False,
+    candidates: bool = False,
     alpha: float = DEFAULT_ALPHA,
     predictions: "str | Path | None" = None,
     overwrite: bool = False,
@@ -167,7 +188,8 @@ def evaluate_fcdb_methods(
     items = list(croppers.items()) if isinstance(croppers, Mapping) else list(croppers)
     writer = PredictionWriter(predictions, overwrite) if predictions is not None else None
     try:
-        return [evaluate_fcdb(c, dataset, method=name, ratio_aware=ratio_aware, alpha=alpha, writer=writer)
+        return [evaluate_fcdb(c, dataset, method=name, ratio_aware=ratio_aware, candidates=candidates, alpha=alpha,
+                              writer=writer)
                 for name, c in items]
     finally:
         if writer is not None:

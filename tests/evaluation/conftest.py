@@ -26,3 +26,15 @@ def tiny_fcdb(tmp_path) -> Path:
         rows.append({"filename": name, "width": w, "height": h, "crop_xywh": crop})
     (root / "dev.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     return root
+
+
+@pytest.fixture
+def tiny_fcdb_windows(tiny_fcdb) -> Path:
+    """tiny_fcdb with FCDB dev's candidate_windows_xywh: the human crop first (as in the original file), then
+    a window equal to it, and one of the top-left quarter."""
+    rows = [json.loads(line) for line in (tiny_fcdb / "dev.jsonl").read_text().splitlines()]
+    for row in rows:
+        w, h = row["width"], row["height"]
+        row["candidate_windows_xywh"] = [row["crop_xywh"], row["crop_xywh"], [0, 0, w / 2, h / 2]]
+    (tiny_fcdb / "dev.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return tiny_fcdb

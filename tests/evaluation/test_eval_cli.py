@@ -93,3 +93,19 @@ def test_gaicd_table(gaicd_mini_dir, monkeypatch, capsys):
     out = capsys.readouterr().out
     assert "GAICD, 2 images" in out and "acc/5" in out and "wacc/10" in out
     assert "SRCC 1.000" in out
+
+
+def test_fcdb_candidates_protocol(tiny_fcdb_windows, capsys):
+    assert run_eval(["fcdb", "--data", str(tiny_fcdb_windows), "--candidates", "--method", "intentcrop",
+                     "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["protocol"] == "candidate windows" and result["results"][0]["n"] == 3
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--candidates", "--method", "center"], "center cannot rank candidate windows"),
+    (["--candidates", "--ratio-aware"], "no --ratio-aware variant"),
+])
+def test_fcdb_candidates_errors(tiny_fcdb_windows, capsys, argv, message):
+    assert run_eval(["fcdb", "--data", str(tiny_fcdb_windows), *argv]) != 0
+    assert message in capsys.readouterr().err
