@@ -70,23 +70,33 @@ def test_unknown_group():
 
 # -- inert prompts: the model cannot encode them ---------------------------------------------------------------
 
-WORLD_CLIP = __import__("pathlib").Path(__file__).resolve().parents[2] / "fixtures" / "world" / "clip"
-needs_world_clip = pytest.mark.skipif(not WORLD_CLIP.exists(), reason="fixtures/world/clip absent")
+WORLD = __import__("pathlib").Path(__file__).resolve().parents[2] / "fixtures" / "world"
+needs_world = pytest.mark.skipif(not (WORLD / "owlvit").exists(), reason="fixtures/world/owlvit absent")
 
 
-@needs_world_clip
-def test_world_clip_cannot_encode_the_prompts():
-    """The world CLIP's 16 tokens cut both 'center' prompts to the same ids; the other elements' telling words
-    ('harmonious', 'muddy', ...) are not in its vocabulary."""
+def test_a_clip_without_the_words_cannot_encode_the_prompts(tiny_models):
+    """The tiny CLIP's vocabulary lacks the words that tell each element's prompts apart ('centered', 'harmonious',
+    'muddy', ...), as the world CLIP's did before it was trained on composed scenes."""
     from transformers import AutoTokenizer
 
     from intentcrop.score.prompts import element_inert_reason
 
-    tokenizer = AutoTokenizer.from_pretrained(str(WORLD_CLIP))
-    reasons = {e.name: element_inert_reason(tokenizer, e, 16) for e in PROMPT_KNOWLEDGE}
-    assert reasons["center"] == "its positive and negative prompts are the same tokens"
+    tokenizer = AutoTokenizer.from_pretrained(str(tiny_models["clip"]))
+    reasons = {e.name: element_inert_reason(tokenizer, e, 77) for e in PROMPT_KNOWLEDGE}
     assert all(r is not None for r in reasons.values())
-    assert "unknown" in reasons["color"]
+    assert "unknown" in reasons["color"] and "harmonious" in reasons["color"]
+
+
+@pytest.mark.skipif(not (WORLD / "clip").exists(), reason="fixtures/world/clip absent")
+def test_the_world_clip_encodes_every_prompt():
+    """The world CLIP saw composition and aesthetic captions (intentcrop.world.composition): no element is inert."""
+    from transformers import AutoTokenizer
+
+    from intentcrop.score.prompts import element_inert_reason
+
+    tokenizer = AutoTokenizer.from_pretrained(str(WORLD / "clip"))
+    assert {e.name: element_inert_reason(tokenizer, e, 16) for e in PROMPT_KNOWLEDGE} == \
+        {e.name: None for e in PROMPT_KNOWLEDGE}
 
 
 class _WordTokenizer:
@@ -128,8 +138,7 @@ def test_a_vocabulary_that_knows_the_words_keeps_the_elements():
     assert element_inert_reason(_WordTokenizer(words - {"composed"}), rule, 77) is None
 
 
-@needs_world_clip
-def test_inert_scorer_is_left_out_with_a_warning_and_never_explains():
+def test_inert_scorer_is_left_out_with_a_warning_and_never_explains(tiny_models):
     from intentcrop.core.context import CropContext
     from intentcrop.score.base import SCORER_WARNINGS
 
@@ -137,22 +146,21 @@ def test_inert_scorer_is_left_out_with_a_warning_and_never_explains():
     image = Image.fromarray(rng.integers(0, 255, (96, 128, 3), dtype=np.uint8))
     xyxy = np.array([[0, 0, 128, 96], [10, 5, 100, 80], [60, 0, 128, 60]], dtype=float)
     ctx = CropContext(image=image, intent=Intent())
-    scorer = ClipPromptScorer(model=str(WORLD_CLIP), groups=("composition",))
+    scorer = ClipPromptScorer(model=str(tiny_models["clip"]), groups=("composition",))
     terms = scorer.score(ctx, Candidates.from_xyxy(xyxy))
     assert set(terms) == {"total"} and not terms["total"].any()
     assert len(ctx.cache[SCORER_WARNINGS]) == 1 and "clip_composition scorer was left out" in \
         ctx.cache[SCORER_WARNINGS][0]
 
 
-@needs_world_clip
-def test_world_vlm_crop_warns_and_its_explanation_quotes_no_prompt():
+@needs_world
+def test_vlm_crop_with_a_clip_lacking_the_words_warns_and_its_explanation_quotes_no_prompt(tiny_models):
     import intentcrop
     from intentcrop.world.referring import benchmark_cases
 
     case = benchmark_cases(1, seed=0)[0]
-    owlvit = WORLD_CLIP.parent / "owlvit"
     out = intentcrop.crop(case.scene.image, text=case.referral.text, k=2, return_output=True,
-                          model=[str(owlvit), str(WORLD_CLIP)], device="cpu")
+                          model=[str(WORLD / "owlvit"), str(tiny_models["clip"])], device="cpu")
     assert any("clip_composition scorer was left out" in w for w in out.warnings)
     assert any("clip_aesthetics scorer was left out" in w for w in out.warnings)
     praise = [e.praise for e in PROMPT_KNOWLEDGE]
