@@ -110,6 +110,7 @@ def _methods(args) -> list[str]:
 def run_fcdb(args) -> int:
     from intentcrop.datasets import load_fcdb
     from intentcrop.evaluation import PredictionWriter, evaluate_fcdb, make_cropper, make_ranker
+    from intentcrop.evaluation.fcdb import PROTOCOLS
 
     if args.limit is not None and args.limit <= 0:
         return _error(f"--limit must be a positive number of images, got {args.limit}")
@@ -134,7 +135,7 @@ def run_fcdb(args) -> int:
     finally:
         if writer is not None:
             writer.close()
-    protocol = "ratio-aware" if args.ratio_aware else "candidate windows" if args.candidates else "free-form"
+    protocol = PROTOCOLS[(args.ratio_aware, args.candidates)]
     if args.json:
         print(json.dumps({"benchmark": "fcdb", "split": args.split, "protocol": protocol, "n": len(dataset),
                           "results": [r.to_dict() for r in reports], "failed": failed}, indent=2))
