@@ -24,12 +24,15 @@ from intentcrop.ground.verify import ClipVerifier
 from intentcrop.models.registry import GROUNDING, SCORING
 from intentcrop.registry import GROUNDERS
 
+RAW_MATCHES_KEY = "owlvit_raw_matches"  # ctx.cache: the text pass before folding, and the model it came from
+
 
 @GROUNDERS.register("owlvit")
 class OwlVitGrounder:
     """model: short name ("owlvit-b32", "owlv2-b16"), hub id or folder; None -> the default grounding model.
     verify: CLIP re-scores each phrase's candidates (ground.verify) with verifier_model (None -> the default
-    scoring model). config: a GroundingConfig or a mapping of its fields to override."""
+    scoring model); "if_given": only when a verifier_model is given (no CLIP download for a method that can do
+    without). config: a GroundingConfig or a mapping of its fields to override."""
 
     name = "owlvit"
     # which constructor argument receives which role's model (intentcrop.models.routing); the verifier's only
@@ -37,13 +40,16 @@ class OwlVitGrounder:
     model_arguments = {"model": GROUNDING, "verifier_model": SCORING}
     model_switches = {"verifier_model": "verify"}
 
-    def __init__(self, model: Any = None, device: str | None = None, dtype: Any = None, verify: bool = False,
+    def __init__(self, model: Any = None, device: str | None = None, dtype: Any = None, verify: "bool | str" = False,
                  verifier_model: Any = None, config: "GroundingConfig | Mapping[str, Any] | None" = None) -> None:
         from intentcrop.models.owlvit import OwlVit  # models.owlvit imports ground.matches: import it late
 
         self.detector = OwlVit(model, device, dtype)
         self.device, self.dtype = device, dtype
-        self.verify, self.verifier_model = bool(verify), verifier_model
+        if verify not in (True, False, "if_given"):
+            raise IntentCropError(f"verify must be True, False or 'if_given', not {verify!r}")
+        self.verify = verify is True or (verify == "if_given" and verifier_model is not None)
+        self.verifier_model = verifier_model
         self.overrides = config
         GroundingConfig().merged(config)  # unknown names fail here, not at the first call
 
@@ -64,7 +70,7 @@ class OwlVitGrounder:
         config = self.config_for(ctx)
         the_plan = plan(intent, config)
         query = self._query_image(ctx) if the_plan.kind == "image" else None
-        matches = detect(self.detector, ctx.image, the_plan, query)
+        matches = detect(self.detector, ctx.image, the_plan, query, keep_raw=ctx.cached(RAW_MATCHES_KEY, dict))
         looks = CloserLooks(self.detector, ctx.image, config, query)
         verifier = self.verifier(config, ctx.options.clip_text_template)
         return decide(the_plan, matches, config, ctx.image, looks, verifier, query)
@@ -76,4 +82,4 @@ class OwlVitGrounder:
         return ctx.cached("query_image", lambda: load_image(ctx.intent.query_image))
 
 
-__all__ = ["OwlVitGrounder"]
+__all__ = ["OwlVitGrounder", "RAW_MATCHES_KEY"]

@@ -1,10 +1,12 @@
 """ClipCrop's proposer (PROPOSERS "clipcrop"): the crop decoder's M query boxes, each with its quality.
 
-The grounder (OWL-ViT, the same model the pipeline grounds with) is run on the text once more to read its image
-tokens (keys/values) and the tokens the text matched (added to the queries); b_u is the pipeline's grounded
-region (the union of the kept matches), else the union of the matched tokens' boxes. Each predicted box is then
-made a crop: snapped to each asked ratio about its centre at its own area (exact to the pixel), grown to hold
-the grounded region, moved inside the image. The decoder's quality of each box goes with it into ctx.cache for
+The decoder reads the image tokens (keys/values) and the tokens the full text matched (added to the queries)
+from the grounding stage's own OWL-ViT pass (ctx.cache, ground.owlvit.RAW_MATCHES_KEY: image tokens do not depend
+on the queries), or runs the grounder on the text when that pass is absent or came from another model; b_u is the
+pipeline's grounded region (the union of the kept matches), else the union of the matched tokens' boxes. Each
+predicted box is then made a crop: snapped to each asked ratio about its centre at its own area (exact to the
+pixel), grown to hold the grounded region with the grid proposer's safety margin for a model's box (the region
+alone where the margin does not fit the ratio), moved inside the image. The decoder's quality of each box goes with it into ctx.cache for
 the scorer "clipcrop" (the decoder scores what it proposes; a snapped box keeps its query's score).
 """
 
@@ -20,7 +22,9 @@ from intentcrop.core.box import Box
 from intentcrop.core.candidates import Candidates
 from intentcrop.core.context import CropContext
 from intentcrop.models.registry import CROP_DECODER, GROUNDING
+from intentcrop.ground.owlvit import RAW_MATCHES_KEY
 from intentcrop.propose.geometry import largest_ratio_window, ratio_window_size
+from intentcrop.propose.proposer import safety_margin
 from intentcrop.registry import PROPOSERS
 
 QUALITY_KEY = "clipcrop_quality"  # ctx.cache: {(x0, y0, x1, y1): decoder quality}
@@ -58,6 +62,14 @@ def snap(box: np.ndarray, ratio: float | None, width: int, height: int, region: 
     return np.array([left, top, left + w, top + h], dtype=np.float64)
 
 
+def _fits(region: Box | None, ratio: float, width: int, height: int) -> bool:
+    """Whether a window of `ratio` inside the image can hold `region`."""
+    if region is None:
+        return True
+    max_w, max_h = largest_ratio_window(width, height, ratio)
+    return region.width <= max_w and region.height <= max_h
+
+
 @PROPOSERS.register("clipcrop")
 class ClipCropProposer:
     """grounder: the OWL-ViT whose tokens the decoder reads (the pipeline's grounding model); decoder: a folder
@@ -91,7 +103,9 @@ class ClipCropProposer:
         from intentcrop.train.clipcrop_world import grounder_inputs
 
         text = ctx.intent.text or ""
-        inputs = grounder_inputs(self.owl, ctx.image, text) if text else grounder_inputs(self.owl, ctx.image, "")
+        shared = ctx.cache.get(RAW_MATCHES_KEY) or {}  # the grounder's own pass, when it ran this model
+        same_model = "matches" in shared and shared.get("model") == self.owl.model_spec
+        inputs = grounder_inputs(self.owl, ctx.image, text, shared["matches"] if same_model else None)
         region = ctx.grounding.region if ctx.grounding is not None else None
         union = inputs["union"]
         if region is not None:
@@ -110,13 +124,18 @@ class ClipCropProposer:
 
     def propose(self, ctx: CropContext) -> Candidates:
         boxes, quality = self.predict(ctx)
-        region = ctx.grounding.region.clip(ctx.width, ctx.height) if ctx.grounding is not None and \
-            ctx.grounding.region is not None else None
+        grounding = ctx.grounding
+        region = grounding.region.clip(ctx.width, ctx.height) if grounding is not None and \
+            grounding.region is not None else None
+        # a model's box is held with the same room for its localisation error as the grid proposer leaves
+        grown = region.expand(safety_margin(grounding.source, ctx.options)).clip(ctx.width, ctx.height) \
+            if region is not None and not grounding.strict else region
         ratios = ctx.intent.resolve_ratios(ctx.width, ctx.height) or [None]
         rows, qs, rs = [], [], []
         for ratio in ratios:
+            held = grown if ratio is None or _fits(grown, ratio, ctx.width, ctx.height) else region
             for box, q in zip(boxes, quality):
-                rows.append(snap(box, ratio, ctx.width, ctx.height, region))
+                rows.append(snap(box, ratio, ctx.width, ctx.height, held))
                 qs.append(float(q))
                 rs.append(np.nan if ratio is None else ratio)
         table = ctx.cached(QUALITY_KEY, dict)

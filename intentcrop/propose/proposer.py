@@ -37,6 +37,14 @@ class Proposer(Protocol):
     def propose(self, ctx: CropContext) -> Candidates: ...
 
 
+def safety_margin(source: str, options: Defaults | None = None) -> float:
+    """How much a model's box from `source` is grown before crops must hold it (room for its localisation
+    error): options.text_safety_margin / query_image_safety_margin, else grounded_safety_margin."""
+    options = defaults.DEFAULTS if options is None else options
+    per_source = {"text": options.text_safety_margin, "query_image": options.query_image_safety_margin}
+    return per_source.get(source, options.grounded_safety_margin)
+
+
 @PROPOSERS.register("grid")
 class GridProposer:
     def __init__(
@@ -58,11 +66,7 @@ class GridProposer:
 
     def margin_for(self, source: str, options: Defaults | None = None) -> float:
         """The safety margin for a model's box from `source`: the one given, else the source's option."""
-        if self.safety_margin is not None:
-            return self.safety_margin
-        options = defaults.DEFAULTS if options is None else options
-        per_source = {"text": options.text_safety_margin, "query_image": options.query_image_safety_margin}
-        return per_source.get(source, options.grounded_safety_margin)
+        return safety_margin(source, options) if self.safety_margin is None else self.safety_margin
 
     def _option(self, options: Defaults, name: str):
         """This proposer's own setting `name`, else the call's option of that name."""

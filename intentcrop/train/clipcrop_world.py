@@ -28,16 +28,19 @@ TRAIN_FIRST_SEED = 900000  # training scenes: far from the benchmark's (seed*100
 VAL_FIRST_SEED = 950000
 
 
-def grounder_inputs(owl: Any, image: Any, text: str) -> dict[str, Any]:
+def grounder_inputs(owl: Any, image: Any, text: str, matches: Any = None) -> dict[str, Any]:
     """The decoder's inputs from one grounding pass: tokens (N, D), positions (N, 2), matched (N,), union (4,)
-    cx/cy/w/h, all in 0..1 of the image; plus the matched boxes (K, 4) x0/y0/x1/y1 in 0..1."""
-    matches = owl.detect_text(image, [text])
+    cx/cy/w/h, all in 0..1 of the image; plus the matched boxes (K, 4) x0/y0/x1/y1 in 0..1. `matches`: a pass
+    the grounder already ran on this image with `text` among its queries (its image tokens do not depend on the
+    queries), else the grounder is run on the text."""
+    if matches is None or text not in matches.queries or matches.token_features is None:
+        matches = owl.detect_text(image, [text])
     width, height = image.size
     grid = int(round(np.sqrt(len(matches))))
     c = (np.arange(grid) + 0.5) / grid
     yy, xx = np.meshgrid(c, c, indexing="ij")
     positions = np.stack([xx.ravel(), yy.ravel()], axis=1).astype(np.float32)
-    prob = matches.scores.max(1)
+    prob = matches.scores[:, list(matches.queries).index(text)]  # the full text's column, as in training
     matched = (prob >= MATCH_THRESHOLD) | (prob == prob.max())
     boxes = (matches.xyxy[matched] / [width, height, width, height]).clip(0, 1)
     x0, y0 = boxes[:, 0].min(), boxes[:, 1].min()

@@ -104,3 +104,52 @@ def test_service_serves_the_method(small_decoder, world_case):
     assert r.status_code == 200, r.text
     crops = r.json()["crops"]
     assert crops and all(c["box"]["width"] == c["box"]["height"] for c in crops)
+
+
+@needs_owlvit
+def test_the_grounders_pass_is_read_not_run_again(small_decoder, world_case, monkeypatch):
+    """The decoder reads the tokens of the grounder's own detection pass: one OWL-ViT text pass per crop."""
+    from intentcrop.core.intent import Intent
+    from intentcrop.models.owlvit import OwlVit
+
+    pipeline = _pipeline(small_decoder)
+    calls = []
+    original = OwlVit.detect_text
+    monkeypatch.setattr(OwlVit, "detect_text", lambda self, image, queries: calls.append(list(queries)) or
+                        original(self, image, queries))
+    out = pipeline.run(world_case.scene.image, Intent(text=world_case.referral.text, k=1))
+    assert out.results
+    passes = [q for q in calls if world_case.referral.text in q]
+    assert len(passes) == 1, calls
+
+
+@needs_owlvit
+def test_a_model_box_is_held_with_its_safety_margin(small_decoder, world_case):
+    """Free-form, every crop holds the grounded region grown by the text safety margin (as the grid proposer's
+    crops do), not just the region."""
+    from intentcrop.core.intent import Intent
+    from intentcrop.propose.proposer import safety_margin
+
+    out = _pipeline(small_decoder).run(world_case.scene.image, Intent(text=world_case.referral.text, k=3))
+    width, height = world_case.scene.image.size
+    g = out.grounding
+    assert g is not None and g.region is not None and not g.strict
+    grown = g.region.clip(width, height).expand(safety_margin(g.source)).clip(width, height)
+    for r in out.results:
+        assert r.box.contains(grown, tolerance=1.0), (r.box, grown)
+
+
+@pytest.mark.parametrize("verify, verifier, expected", [
+    (True, None, True), (False, "clip", False), ("if_given", None, False), ("if_given", "clip", True)])
+def test_verify_if_given(verify, verifier, expected):
+    from intentcrop.ground.owlvit import OwlVitGrounder
+
+    assert OwlVitGrounder(verify=verify, verifier_model=verifier).verify is expected
+
+
+def test_verify_rejects_other_values():
+    from intentcrop.errors import IntentCropError
+    from intentcrop.ground.owlvit import OwlVitGrounder
+
+    with pytest.raises(IntentCropError, match="verify must be"):
+        OwlVitGrounder(verify="yes")
