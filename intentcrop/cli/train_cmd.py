@@ -60,6 +60,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     clipcrop.add_argument("--val-every", type=int, help="validate every N steps; the best is kept")
     clipcrop.add_argument("--lr", type=float)
     clipcrop.add_argument("--no-mosaic", action="store_true", help="the paper's no-mosaic ablation")
+    clipcrop.add_argument("--matched-by", choices=("text", "text_and_keywords", "keywords"),
+                          help="queries whose matched tokens join the decoder's queries: the full text (default; "
+                          "the paper's 'main' ablation), text and keywords (its full model), keywords ('key')")
     clipcrop.set_defaults(run=run_clipcrop)
     cc = targets.add_parser(
         "clipcropping", help="CLIPCropping: CKE/AKE prompt learners on a CLIP, then the cropping head on scored crops",
@@ -129,7 +132,7 @@ def run_clipcrop(args) -> int:
 
     record = train_clipcrop_world(args.grounder, args.out, seed=args.seed, use_mosaic=not args.no_mosaic,
                                   **_given(n_scenes=args.scenes, steps=args.steps, batch=args.batch, lr=args.lr,
-                                           pool=args.pool, val_every=args.val_every))
+                                           pool=args.pool, val_every=args.val_every, matched_by=args.matched_by))
     print(f"intentcrop train clipcrop: {record['steps']} steps in {record['seconds']} s -> {args.out}")
     return 0
 

@@ -22,6 +22,7 @@ from typing import Any
 from intentcrop.models.loading import _require_torch
 
 MODEL_TYPE = "clipcrop"
+MATCHED_BY = ("text", "text_and_keywords", "keywords")
 FULL_IMAGE = (0.5, 0.5, 1.0, 1.0)  # the union box of ClipCrop-base: the whole image (cx, cy, w, h)
 
 
@@ -35,6 +36,14 @@ class ClipCropConfig:
     ffn: int = 128  # feed-forward width (2x the decoder width)
     dropout: float = 0.0
     use_text: bool = True  # False: ClipCrop-base, queries and image tokens only
+    # which of the grounder's queries pick the matched tokens: "text_and_keywords" (the paper's full model),
+    # "text" (its "main" ablation; the default, as checkpoints saved without this field were trained),
+    # "keywords" (its "key" ablation)
+    matched_by: str = "text"
+
+    def __post_init__(self) -> None:
+        if self.matched_by not in MATCHED_BY:
+            raise ValueError(f"matched_by must be one of {', '.join(MATCHED_BY)}, not {self.matched_by!r}")
 
     def to_dict(self) -> dict[str, Any]:
         return {"model_type": MODEL_TYPE, **asdict(self)}

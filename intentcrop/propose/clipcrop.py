@@ -105,7 +105,8 @@ class ClipCropProposer:
         text = ctx.intent.text or ""
         shared = ctx.cache.get(RAW_MATCHES_KEY) or {}  # the grounder's own pass, when it ran this model
         same_model = "matches" in shared and shared.get("model") == self.owl.model_spec
-        inputs = grounder_inputs(self.owl, ctx.image, text, shared["matches"] if same_model else None)
+        inputs = grounder_inputs(self.owl, ctx.image, text, shared["matches"] if same_model else None,
+                                 matched_by=self.decoder.config.matched_by)
         region = ctx.grounding.region if ctx.grounding is not None else None
         union = inputs["union"]
         if region is not None:

@@ -28,19 +28,35 @@ TRAIN_FIRST_SEED = 900000  # training scenes: far from the benchmark's (seed*100
 VAL_FIRST_SEED = 950000
 
 
-def grounder_inputs(owl: Any, image: Any, text: str, matches: Any = None) -> dict[str, Any]:
+def matching_queries(text: str, matched_by: str = "text") -> list[str]:
+    """The grounder's queries whose matches make the decoder's matched tokens: the full text, its keywords (noun
+    phrases, `ground.phrases.grounding_queries`; the text itself when it has none), or both."""
+    from intentcrop.ground.phrases import grounding_queries
+
+    queries = grounding_queries(text) if text else [text]
+    if matched_by == "text":
+        return queries[:1]
+    if matched_by == "keywords":
+        return queries[1:] or queries[:1]
+    return queries
+
+
+def grounder_inputs(owl: Any, image: Any, text: str, matches: Any = None,
+                    matched_by: str = "text") -> dict[str, Any]:
     """The decoder's inputs from one grounding pass: tokens (N, D), positions (N, 2), matched (N,), union (4,)
-    cx/cy/w/h, all in 0..1 of the image; plus the matched boxes (K, 4) x0/y0/x1/y1 in 0..1. `matches`: a pass
-    the grounder already ran on this image with `text` among its queries (its image tokens do not depend on the
-    queries), else the grounder is run on the text."""
-    if matches is None or text not in matches.queries or matches.token_features is None:
-        matches = owl.detect_text(image, [text])
+    cx/cy/w/h, all in 0..1 of the image; plus the matched boxes (K, 4) x0/y0/x1/y1 in 0..1. matched_by: which
+    queries pick the matched tokens (`matching_queries`). `matches`: a pass the grounder already ran on this
+    image with those queries among its own (its image tokens do not depend on the queries), else the grounder
+    is run on them."""
+    queries = matching_queries(text, matched_by)
+    if matches is None or any(q not in matches.queries for q in queries) or matches.token_features is None:
+        matches = owl.detect_text(image, queries)
     width, height = image.size
     grid = int(round(np.sqrt(len(matches))))
     c = (np.arange(grid) + 0.5) / grid
     yy, xx = np.meshgrid(c, c, indexing="ij")
     positions = np.stack([xx.ravel(), yy.ravel()], axis=1).astype(np.float32)
-    prob = matches.scores[:, list(matches.queries).index(text)]  # the full text's column, as in training
+    prob = matches.scores[:, [list(matches.queries).index(q) for q in queries]].max(1)
     matched = (prob >= MATCH_THRESHOLD) | (prob == prob.max())
     boxes = (matches.xyxy[matched] / [width, height, width, height]).clip(0, 1)
     x0, y0 = boxes[:, 0].min(), boxes[:, 1].min()
@@ -69,10 +85,10 @@ def world_tiles(n_scenes: int, first_seed: int) -> list[Tile]:
     return [_case_tile(c) for c in cases]
 
 
-def _sample(tile: Tile, owl: Any) -> dict[str, Any]:
+def _sample(tile: Tile, owl: Any, matched_by: str = "text") -> dict[str, Any]:
     from PIL import Image
 
-    inputs = grounder_inputs(owl, Image.fromarray(tile.image), tile.text)
+    inputs = grounder_inputs(owl, Image.fromarray(tile.image), tile.text, matched_by=matched_by)
     inputs["crops"], inputs["mos"] = tile.crops, tile.mos
     return inputs
 
@@ -105,7 +121,7 @@ def validate(decoder: Any, samples: list[dict[str, Any]]) -> float:
 def train_clipcrop_world(grounder: str | Path, out: str | Path, seed: int = 0, n_scenes: int = 120,
                          steps: int = 1500, batch: int = 16, lr: float = 1e-3, use_mosaic: bool = True,
                          pool: int = 360, val_every: int = 100, config: Any = None,
-                         log: Callable[[str], None] = print) -> dict[str, Any]:
+                         matched_by: str | None = None, log: Callable[[str], None] = print) -> dict[str, Any]:
     """Ground a pool of samples once, train, validate every `val_every` steps, save the best-validation decoder
     to `out` and return the training record."""
     import copy
@@ -120,18 +136,20 @@ def train_clipcrop_world(grounder: str | Path, out: str | Path, seed: int = 0, n
     rng = random.Random(seed)
     owl = OwlVit(str(grounder), device="cpu")
     tiles = world_tiles(n_scenes, TRAIN_FIRST_SEED)
-    val = [_sample(t, owl) for t in world_tiles(max(n_scenes // 4, 8), VAL_FIRST_SEED)]
+    matched_by = matched_by or (config.matched_by if config is not None else ClipCropConfig.matched_by)
+    ClipCropConfig(matched_by=matched_by)  # an unknown choice fails before the grounding pass
+    val = [_sample(t, owl, matched_by) for t in world_tiles(max(n_scenes // 4, 8), VAL_FIRST_SEED)]
     # every case once as itself, the rest of the pool mosaics (or plain cases for the no-mosaic ablation),
     # half of everything flipped
     drawn = list(tiles)[:pool] + [mosaic(tiles, rng) if use_mosaic else tiles[rng.randrange(len(tiles))]
                                   for _ in range(max(pool - len(tiles), 0))]
-    samples = [_sample(hflip(t) if rng.random() < 0.5 else t, owl) for t in drawn]
+    samples = [_sample(hflip(t) if rng.random() < 0.5 else t, owl, matched_by) for t in drawn]
     log(f"clipcrop: grounded {len(samples)} training samples and {len(val)} validation in "
         f"{time.time() - start:.0f} s")
     # the decoder's width is the grounder's class-embedding width (the tokens it reads), as the paper decodes
     # at OWL-ViT's width
     dim = val[0]["tokens"].shape[1]
-    config = config or ClipCropConfig(token_dim=dim, width=dim, ffn=2 * dim)
+    config = config or ClipCropConfig(token_dim=dim, width=dim, ffn=2 * dim, matched_by=matched_by)
     decoder = ClipCropDecoder(config, seed=seed)
     log(f"clipcrop: {len(tiles)} training cases, {len(val)} validation; decoder {config}")
     best = {"step": 0, "val_iou": validate(decoder, val)}
@@ -162,7 +180,8 @@ def train_clipcrop_world(grounder: str | Path, out: str | Path, seed: int = 0, n
     losses = train_steps(decoder, batches, steps, lr=lr, seed=seed, progress=progress)
     decoder.module.load_state_dict(best_state)
     decoder.save_pretrained(out)
-    record = {"seed": seed, "steps": steps, "batch": batch, "mosaic": use_mosaic, "n_scenes": n_scenes,
+    record = {"seed": seed, "steps": steps, "batch": batch, "mosaic": use_mosaic, "matched_by": matched_by,
+              "n_scenes": n_scenes,
               "pool": len(samples), "lr": lr, "best_step": best["step"], "best_val_iou": best["val_iou"],
               "seconds": round(time.time() - start, 1), "final_loss": losses[-1], "history": history}
     (Path(out) / "training.json").write_text(json.dumps(record, indent=2) + "\n")

@@ -112,3 +112,28 @@ def test_relative_good_crops_where_none_reaches_mos_4():
     relative = set_loss(boxes, quality, crops, mos)
     assert float(relative["l1"]) == pytest.approx(0.05 / 2, abs=1e-6)  # two crops matched, one off by 0.05
     assert float(set_loss(boxes, quality, crops, mos, relative_good=None)["l1"]) == 0.0  # the paper's rule
+
+
+@pytest.mark.parametrize("text, matched_by, expected", [
+    ("the red circle", "text", ["the red circle"]),
+    ("the red circle and the blue square", "text", ["the red circle and the blue square"]),
+    ("the red circle and the blue square", "keywords", ["red circle", "blue square"]),
+    ("the red circle and the blue square", "text_and_keywords",
+     ["the red circle and the blue square", "red circle", "blue square"]),
+    ("two yellow stars", "keywords", ["two yellow stars"]),  # no phrase but the text: the text
+])
+def test_matching_queries(text, matched_by, expected):
+    """ClipCrop's matched tokens come from the full text, its keywords (noun phrases) or both (the paper's
+    full model and its main / key ablations)."""
+    from intentcrop.train.clipcrop_world import matching_queries
+
+    assert matching_queries(text, matched_by) == expected
+
+
+def test_matched_by_is_checked_and_defaults_to_the_text():
+    from intentcrop.models.clipcrop import ClipCropConfig
+
+    with pytest.raises(ValueError, match="matched_by must be one of"):
+        ClipCropConfig(matched_by="everything")
+    # a checkpoint saved before the field existed was trained on the full text's matches
+    assert ClipCropConfig.from_dict({"model_type": "clipcrop", "width": 32}).matched_by == "text"
