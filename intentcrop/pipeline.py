@@ -108,7 +108,7 @@ PIPELINE_CONFIGS: dict[str, dict[str, Any]] = {
         "summary": "ClipCrop: OWL-ViT grounding, then a crop decoder over its tokens proposes and scores crops",
         "proposer": ("clipcrop", {}),
         # verified by CLIP as vlm's is when a CLIP is given (ours: the paper's OWL-ViT-B goes unchecked; the
-        # world's tiny one misses a target in 1 of 6 cases unchecked, 1 of 23 checked)
+        # world's tiny one misses targets unchecked, docs/experiments.md)
         "grounders": {"text": ("owlvit", {"verify": "if_given"}), "subject": ("subject", {})},
         "scorers": [("clipcrop", 1.0, {})],
         "searcher": None,

@@ -16,6 +16,8 @@ from pathlib import Path
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
+    from intentcrop.models.clipcrop import MATCHED_BY
+
     parser = subparsers.add_parser(
         "train", help="train a model (the crop-quality model, ...) from data",
         description="Train a model from data, deterministically given --seed.",
@@ -60,7 +62,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     clipcrop.add_argument("--val-every", type=int, help="validate every N steps; the best is kept")
     clipcrop.add_argument("--lr", type=float)
     clipcrop.add_argument("--no-mosaic", action="store_true", help="the paper's no-mosaic ablation")
-    clipcrop.add_argument("--matched-by", choices=("text", "text_and_keywords", "keywords"),
+    clipcrop.add_argument("--matched-by", choices=MATCHED_BY,
                           help="queries whose matched tokens join the decoder's queries: the full text (default; "
                           "the paper's 'main' ablation), text and keywords (its full model), keywords ('key')")
     clipcrop.set_defaults(run=run_clipcrop)

@@ -1,13 +1,14 @@
 """ClipCrop's proposer (PROPOSERS "clipcrop"): the crop decoder's M query boxes, each with its quality.
 
-The decoder reads the image tokens (keys/values) and the tokens the full text matched (added to the queries)
-from the grounding stage's own OWL-ViT pass (ctx.cache, ground.owlvit.RAW_MATCHES_KEY: image tokens do not depend
-on the queries), or runs the grounder on the text when that pass is absent or came from another model; b_u is the
-pipeline's grounded region (the union of the kept matches), else the union of the matched tokens' boxes. Each
-predicted box is then made a crop: snapped to each asked ratio about its centre at its own area (exact to the
-pixel), grown to hold the grounded region with the grid proposer's safety margin for a model's box (the region
-alone where the margin does not fit the ratio), moved inside the image. The decoder's quality of each box goes with it into ctx.cache for
-the scorer "clipcrop" (the decoder scores what it proposes; a snapped box keeps its query's score).
+The decoder reads the image tokens (keys/values) and the tokens its queries matched (the text, its keywords or
+both: the decoder config's matched_by; added to the queries) from the grounding stage's own OWL-ViT pass
+(ctx.cache, ground.owlvit.RAW_MATCHES_KEY: image tokens do not depend on the queries), or runs the grounder on
+them when that pass is absent, lacks them or came from another model; b_u is the pipeline's grounded region (the
+union of the kept matches), else the union of the matched tokens' boxes. Each predicted box is then made a crop:
+snapped to each asked ratio about its centre at its own area (exact to the pixel), grown to hold the grounded
+region with the grid proposer's safety margin for a model's box (the region alone where the margin does not fit
+the ratio), moved inside the image. The decoder's quality of each box goes with it into ctx.cache for the scorer
+"clipcrop" (the decoder scores what it proposes; a snapped box keeps its query's score).
 """
 
 from __future__ import annotations

@@ -125,6 +125,7 @@ def train_clipcrop_world(grounder: str | Path, out: str | Path, seed: int = 0, n
     """Ground a pool of samples once, train, validate every `val_every` steps, save the best-validation decoder
     to `out` and return the training record."""
     import copy
+    import dataclasses
     import json
 
     torch = _require_torch()
@@ -136,8 +137,11 @@ def train_clipcrop_world(grounder: str | Path, out: str | Path, seed: int = 0, n
     rng = random.Random(seed)
     owl = OwlVit(str(grounder), device="cpu")
     tiles = world_tiles(n_scenes, TRAIN_FIRST_SEED)
-    matched_by = matched_by or (config.matched_by if config is not None else ClipCropConfig.matched_by)
-    ClipCropConfig(matched_by=matched_by)  # an unknown choice fails before the grounding pass
+    # the samples are grounded as the saved config says they were: one matched_by for both
+    if config is not None and matched_by is not None:
+        config = dataclasses.replace(config, matched_by=matched_by)
+    matched_by = config.matched_by if config is not None else (matched_by or ClipCropConfig.matched_by)
+    ClipCropConfig(matched_by=matched_by)  # an unknown choice fails here, before the grounding pass
     val = [_sample(t, owl, matched_by) for t in world_tiles(max(n_scenes // 4, 8), VAL_FIRST_SEED)]
     # every case once as itself, the rest of the pool mosaics (or plain cases for the no-mosaic ablation),
     # half of everything flipped
